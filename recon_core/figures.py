@@ -1,0 +1,127 @@
+"""Plotly figure builders shared by the pages (pure plotly, no Streamlit, unit-tested).
+
+Images are shown with ``origin`` at the top-left like a radiology viewer; k-space axes are
+labelled in centred frequency indices (kx, ky), with DC at (0, 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from numpy.typing import ArrayLike
+from plotly.subplots import make_subplots
+
+from recon_core._checks import as_array
+
+__all__ = ["image_figure", "kspace_axes", "images_row", "curves_figure"]
+
+_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template="plotly_dark")
+
+
+def kspace_axes(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Centred frequency indices (ky, kx) for a (H, W) k-space: DC is (0, 0)."""
+    h, w = shape
+    return np.arange(h) - h // 2, np.arange(w) - w // 2
+
+
+def image_figure(
+    image: ArrayLike,
+    title: str = "",
+    *,
+    zmin: float | None = None,
+    zmax: float | None = None,
+    colorscale: str = "gray",
+    kspace: bool = False,
+    value_label: str = "value",
+    height: int = 360,
+) -> go.Figure:
+    """A square heatmap of a real 2-D array with hover showing coordinates and value.
+
+    Args:
+        image: real array (H, W).
+        title: figure title.
+        zmin, zmax: colour window; default the data range.
+        colorscale: plotly colour scale name.
+        kspace: label axes kx/ky in centred indices instead of pixel x/y.
+        value_label: name of the value in the hover text.
+    """
+    a = as_array(image, "image")
+    if a.ndim != 2:
+        raise ValueError(f"image must be 2-D (H, W), got shape {a.shape}")
+    a = np.real(a).astype(np.float32)
+    if kspace:
+        ky, kx = kspace_axes(a.shape)
+        x, y, xl, yl = kx, ky, "kx", "ky"
+    else:
+        x, y, xl, yl = np.arange(a.shape[1]), np.arange(a.shape[0]), "x", "y"
+    fig = go.Figure(
+        go.Heatmap(
+            z=a, x=x, y=y, colorscale=colorscale, zmin=zmin, zmax=zmax,
+            hovertemplate=f"{xl}=%{{x}}<br>{yl}=%{{y}}<br>{value_label}=%{{z:.4g}}<extra></extra>",
+            colorbar=dict(thickness=10),
+        )
+    )
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", title=yl)
+    fig.update_xaxes(constrain="domain", title=xl)
+    fig.update_layout(title=title, height=height, **_LAYOUT)
+    return fig
+
+
+def images_row(
+    images: Mapping[str, ArrayLike],
+    *,
+    zmin: float | None = 0.0,
+    zmax: float | None = None,
+    colorscale: str = "gray",
+    height: int = 320,
+) -> go.Figure:
+    """Several 2-D images side by side on one shared colour scale (titles from the keys)."""
+    if not images:
+        raise ValueError("images is empty")
+    arrays = {k: np.real(as_array(v, k)).astype(np.float32) for k, v in images.items()}
+    shapes = {a.shape for a in arrays.values()}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 2:
+        raise ValueError(f"images must all be 2-D with one shape, got {sorted(shapes)}")
+    if zmax is None:
+        zmax = float(max(a.max() for a in arrays.values()))
+    fig = make_subplots(rows=1, cols=len(arrays), subplot_titles=list(arrays),
+                        horizontal_spacing=0.02)
+    for i, a in enumerate(arrays.values(), start=1):
+        fig.add_trace(
+            go.Heatmap(z=a, colorscale=colorscale, zmin=zmin, zmax=zmax, showscale=(i == len(arrays)),
+                       hovertemplate="x=%{x}<br>y=%{y}<br>value=%{z:.4g}<extra></extra>",
+                       colorbar=dict(thickness=10)),
+            row=1, col=i,
+        )
+        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{i if i > 1 else ''}",
+                         showticklabels=False, row=1, col=i)
+        fig.update_xaxes(showticklabels=False, row=1, col=i)
+    fig.update_layout(height=height, **_LAYOUT)
+    return fig
+
+
+def curves_figure(
+    series: Mapping[str, Sequence[float]],
+    x: Sequence[float] | None = None,
+    *,
+    title: str = "",
+    xlabel: str = "iteration",
+    ylabel: str = "",
+    log_y: bool = False,
+    log_x: bool = False,
+    height: int = 300,
+) -> go.Figure:
+    """Line plot of one or more series against a shared x (default 1..N)."""
+    fig = go.Figure()
+    for name, ys in series.items():
+        ys = np.asarray(ys, dtype=float)
+        xs = np.arange(1, len(ys) + 1) if x is None else np.asarray(x, dtype=float)[: len(ys)]
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name))
+    fig.update_layout(title=title, height=height, xaxis_title=xlabel, yaxis_title=ylabel, **_LAYOUT)
+    if log_y:
+        fig.update_yaxes(type="log")
+    if log_x:
+        fig.update_xaxes(type="log")
+    return fig
