@@ -1,0 +1,1 @@
+"""Streamlit pages of MRI Recon Lab: thin UI over recon_core."""

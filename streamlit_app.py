@@ -1,0 +1,18 @@
+"""MRI Recon Lab: entry point. Navigation only; every page lives in pages/."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+]
+
+
+def run() -> None:
+    st.set_page_config(page_title="MRI Recon Lab", page_icon=":material/blur_on:", layout="wide")
+    st.navigation(PAGES).run()
+
+
+if __name__ == "__main__":
+    run()
