@@ -6,6 +6,9 @@ import streamlit as st
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/explorer.py", title="K-space explorer", icon=":material/grid_on:"),
+    st.Page("pages/masks.py", title="Mask designer", icon=":material/texture:"),
+    st.Page("pages/tv.py", title="TV reconstruction", icon=":material/auto_graph:"),
 ]
 
 

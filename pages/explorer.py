@@ -1,0 +1,100 @@
+"""K-space explorer: an image and its k-space side by side, with live manipulations."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+import recon_core as rc
+from pages import _cached, _state
+from recon_core.figures import image_figure
+from recon_core.kspace_tools import log_magnitude
+
+st.title("K-space explorer")
+cfg = _state.init()
+st.caption("Every pixel of k-space holds one spatial frequency of the whole image. Change "
+           "k-space on the left and watch the image change.")
+
+with st.sidebar:
+    st.header("Data")
+    src = _state.bind(st.selectbox, "src", "Image", options=list(_state.SOURCES),
+                      format_func=_state.SOURCES.get,
+                      help="Built-in images need no upload; 'Uploaded file' uses the file below.")
+    if src != "upload":
+        _state.bind(st.select_slider, "size", "Matrix size", options=list(_state.SIZES),
+                    help="Images are generated at this size (pixels per side).")
+    if src == "ellipses":
+        _state.bind(st.number_input, "eseed", "Ellipse seed", min_value=0, max_value=10_000, step=1,
+                    help="The same seed always draws the same ellipses.")
+    if src == "upload":
+        from pages import _upload
+
+        _upload.uploader()
+
+data = _state.current_data()
+
+with st.sidebar:
+    st.header("Manipulate k-space")
+    lowpass = st.slider("Low-pass radius", 0.0, 1.5, 1.5, 0.01, key="ex_lowpass",
+                        help="Keep only frequencies within this radius (1 = k-space edge; 1.5 = off). "
+                             "Blurs the image and causes Gibbs ringing.")
+    highpass = st.slider("High-pass radius", 0.0, 1.0, 0.0, 0.01, key="ex_highpass",
+                         help="Remove frequencies within this radius (0 = off). Keeps only edges.")
+    pf = st.slider("Partial Fourier fraction", 0.5, 1.0, 1.0, 0.01, key="ex_pf",
+                   help="Fraction of phase-encode columns acquired (from the left); 1 = full.")
+    noise_on = st.toggle("Add complex noise", key="ex_noise_on",
+                         help="White Gaussian noise in k-space at the SNR below.")
+    snr = st.slider("SNR (dB)", -10.0, 60.0, 20.0, 0.5, key="ex_snr", disabled=not noise_on,
+                    help="Mean k-space power over noise power, in dB.")
+    spike_on = st.toggle("Add a spike", key="ex_spike_on",
+                         help="A single corrupted k-space sample gives a striped 'herringbone' artefact.")
+    h, w = data.kspace.shape
+    c1, c2 = st.columns(2)
+    sky = c1.number_input("Spike ky", -(h // 2), h - h // 2 - 1, 10, key="ex_sky", disabled=not spike_on,
+                          help="Row of the spike, in centred frequency units (0 = DC).")
+    skx = c2.number_input("Spike kx", -(w // 2), w - w // 2 - 1, 20, key="ex_skx", disabled=not spike_on,
+                          help="Column of the spike, in centred frequency units (0 = DC).")
+    samp = st.slider("Spike amplitude (× max |k|)", 0.0, 1.0, 0.05, 0.01, key="ex_samp",
+                     disabled=not spike_on, help="Added to the sample at (ky, kx).")
+    dc = st.slider("DC scaling", 0.0, 3.0, 1.0, 0.05, key="ex_dc",
+                   help="Multiply the central (DC) sample: changes the mean brightness only.")
+    st.header("Display")
+    level = st.slider("Level", 0.0, 1.5, 0.5, 0.01, key="ex_level", help="Centre of the grey window.")
+    width = st.slider("Window", 0.05, 2.0, 1.0, 0.01, key="ex_width", help="Width of the grey window.")
+
+edit = dict(
+    lowpass=None if lowpass >= 1.5 else lowpass,
+    highpass=None if highpass <= 0 else highpass,
+    partial_fourier=pf,
+    snr_db=snr if noise_on else None,
+    spike=(int(sky), int(skx), float(samp)) if spike_on else None,
+    dc_scale=dc,
+)
+try:
+    k, img = _cached.edited_kspace(data.kspace, **edit)
+except ValueError as exc:
+    st.error(f"Manipulation rejected: {exc}")
+    k, img = data.kspace, rc.ifft2c(data.kspace)
+
+mag = np.abs(img)
+lo, hi = level - width / 2, level + width / 2
+col1, col2 = st.columns(2)
+with col1:
+    st.plotly_chart(image_figure(mag, "Image magnitude", zmin=lo, zmax=hi, value_label="|x|"),
+                    key="ex_mag")
+    st.plotly_chart(image_figure(np.angle(img), "Image phase", zmin=-np.pi, zmax=np.pi,
+                                 colorscale="twilight", value_label="phase (rad)"), key="ex_phase")
+with col2:
+    st.plotly_chart(image_figure(log_magnitude(k), "k-space log10 |k|", kspace=True,
+                                 colorscale="viridis", value_label="log10|k|"), key="ex_klog")
+    st.plotly_chart(image_figure(np.angle(k), "k-space phase", kspace=True, zmin=-np.pi, zmax=np.pi,
+                                 colorscale="twilight", value_label="phase (rad)"), key="ex_kphase")
+
+m = _cached.metrics(data.truth, mag)
+c = st.columns(3)
+c[0].metric("PSNR vs original", f"{m['psnr']:.1f} dB")
+c[1].metric("SSIM vs original", f"{m['ssim']:.3f}")
+c[2].metric("k-space samples kept", f"{np.count_nonzero(k) / k.size:.1%}")
+st.caption(f"Data: {data.description}. The manipulations here are for exploring; the other pages "
+           "use the unmodified data.")
+_state.sync_url()

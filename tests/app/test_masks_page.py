@@ -1,0 +1,67 @@
+"""AppTest: the mask designer shows mask, PSF and zero-filled image, and its mask is shared."""
+
+from __future__ import annotations
+
+from conftest import errors, open_page
+
+
+def metric(at, label, index=0):
+    return [m.value for m in at.metric if m.label == label][index]
+
+
+def test_default_mask_figures_and_metrics():
+    at = open_page("masks")
+    assert not errors(at)
+    assert len(at.get("plotly_chart")) == 4
+    assert metric(at, "Achieved acceleration") == "4.06×"
+    # 20 = round(256 * 0.08) centre columns, plus any random column touching the block
+    assert int(metric(at, "Centre").split()[0]) >= 20
+    assert 18 < float(metric(at, "Zero-filled PSNR").split()[0]) < 22
+
+
+def test_controls_change_the_shared_mask_and_url():
+    at = open_page("masks")
+    at.selectbox(key="w_mkind").set_value("poisson")
+    at.slider(key="w_accel").set_value(8.0)
+    at.number_input(key="w_mseed").set_value(3).run()
+    assert not errors(at)
+    assert abs(float(metric(at, "Achieved acceleration").rstrip("×")) - 8.0) < 0.2
+    assert at.query_params["mkind"] == "poisson" and at.query_params["accel"] == "8.0"
+    at.slider(key="w_cf").set_value(0.1).run()
+    assert not errors(at)
+    assert metric(at, "Centre").endswith("px")
+    # the TV page uses the same mask
+    at.switch_page("pages/tv.py").run()
+    assert any("poisson mask, 8×, centre fraction 0.100, seed 3" in c.value for c in at.caption)
+
+
+def test_invalid_setting_shows_error_and_keeps_last_mask():
+    at = open_page("masks")
+    at.slider(key="w_cf").set_value(0.5).run()  # above 1/accel = 0.25 for column masks
+    assert any("Mask settings rejected" in e for e in errors(at))
+    assert not at.exception
+    assert metric(at, "Achieved acceleration") == "4.06×"  # the last valid mask is kept
+
+
+def test_second_mask_side_by_side():
+    at = open_page("masks")
+    at.toggle(key="mk_compare").set_value(True).run()
+    at.selectbox(key="mk_kind2").set_value("equispaced")
+    at.number_input(key="mk_accel2").set_value(8.0).run()
+    assert not errors(at)
+    assert len(at.get("plotly_chart")) == 8
+    inc_a = float(metric(at, "Incoherence", 0))
+    inc_b = float(metric(at, "Incoherence", 1))
+    assert inc_b > inc_a  # regular sampling aliases coherently
+
+
+def test_link_restores_the_view_and_rejects_bad_values():
+    at = open_page("masks", {"mkind": "radial", "accel": "6", "size": "128"})
+    assert not errors(at)
+    assert at.selectbox(key="w_mkind").value == "radial"
+    assert at.slider(key="w_accel").value == 6.0
+    assert any("128×128" in c.value for c in at.caption)
+    bad = open_page("masks", {"mkind": "spiral", "accel": "abc"})
+    warnings = [w.value for w in bad.warning]
+    assert any("mkind=spiral" in w for w in warnings) and any("accel=abc" in w for w in warnings)
+    assert bad.selectbox(key="w_mkind").value == "random"
