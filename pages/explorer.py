@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 import recon_core as rc
-from pages import _cached, _state
+from pages import _cached, _state, _ui
 from recon_core.figures import image_figure
 from recon_core.kspace_tools import log_magnitude
 
@@ -80,14 +80,14 @@ mag = np.abs(img)
 lo, hi = level - width / 2, level + width / 2
 col1, col2 = st.columns(2)
 with col1:
-    st.plotly_chart(image_figure(mag, "Image magnitude", zmin=lo, zmax=hi, value_label="|x|"),
+    _ui.chart(image_figure(mag, "Image magnitude", zmin=lo, zmax=hi, value_label="|x|"),
                     key="ex_mag")
-    st.plotly_chart(image_figure(np.angle(img), "Image phase", zmin=-np.pi, zmax=np.pi,
+    _ui.chart(image_figure(np.angle(img), "Image phase", zmin=-np.pi, zmax=np.pi,
                                  colorscale="twilight", value_label="phase (rad)"), key="ex_phase")
 with col2:
-    st.plotly_chart(image_figure(log_magnitude(k), "k-space log10 |k|", kspace=True,
+    _ui.chart(image_figure(log_magnitude(k), "k-space log10 |k|", kspace=True,
                                  colorscale="viridis", value_label="log10|k|"), key="ex_klog")
-    st.plotly_chart(image_figure(np.angle(k), "k-space phase", kspace=True, zmin=-np.pi, zmax=np.pi,
+    _ui.chart(image_figure(np.angle(k), "k-space phase", kspace=True, zmin=-np.pi, zmax=np.pi,
                                  colorscale="twilight", value_label="phase (rad)"), key="ex_kphase")
 
 m = _cached.metrics(data.truth, mag)

@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 import recon_core as rc
-from pages import _cached
+from pages import _cached, _ui
 from recon_core.figures import images_row
 
 st.title("MRI Recon Lab")
@@ -39,7 +39,7 @@ fig = images_row(
      f"zero-filled ({rc.psnr(x, zf):.1f} dB)": zf},
     zmin=0.0, zmax=1.0, height=300,
 )
-st.plotly_chart(fig, key="home_figure")
+_ui.chart(fig, key="home_figure")
 st.caption("Shepp–Logan phantom (256×256), its k-space, a fastMRI random 4× column mask and the "
            "zero-filled reconstruction.")
 

@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 import recon_core as rc
-from pages import _cached, _state
+from pages import _cached, _state, _ui
 from recon_core.figures import image_figure
 
 st.title("Mask designer")
@@ -51,14 +51,14 @@ def mask_panel(mask: np.ndarray, label: str, key: str) -> None:
     c[2].metric("Incoherence", f"{inco:.3f}", help="Peak side lobe / main lobe of the PSF (lower is better).")
     c[3].metric("Zero-filled PSNR", f"{m['psnr']:.1f} dB", help=f"SSIM {m['ssim']:.3f}")
     a, b = st.columns(2)
-    a.plotly_chart(image_figure(mask.astype(np.float32), f"{label}: mask", kspace=True, zmin=0, zmax=1,
+    _ui.chart(where=a, fig=image_figure(mask.astype(np.float32), f"{label}: mask", kspace=True, zmin=0, zmax=1,
                                 value_label="sampled", height=320), key=f"{key}_mask")
-    b.plotly_chart(image_figure(np.log10(psf + 1e-6), f"{label}: PSF (log10)", zmin=-4, zmax=0,
+    _ui.chart(where=b, fig=image_figure(np.log10(psf + 1e-6), f"{label}: PSF (log10)", zmin=-4, zmax=0,
                                 colorscale="viridis", value_label="log10 PSF", height=320),
                    key=f"{key}_psf")
-    a.plotly_chart(image_figure(zf, f"{label}: zero-filled", zmin=0, zmax=1, value_label="|x|",
+    _ui.chart(where=a, fig=image_figure(zf, f"{label}: zero-filled", zmin=0, zmax=1, value_label="|x|",
                                 height=320), key=f"{key}_zf")
-    b.plotly_chart(image_figure(np.abs(zf - data.truth), f"{label}: |error|", zmin=0, zmax=0.3,
+    _ui.chart(where=b, fig=image_figure(np.abs(zf - data.truth), f"{label}: |error|", zmin=0, zmax=0.3,
                                 colorscale="inferno", value_label="|error|", height=320),
                    key=f"{key}_err")
 

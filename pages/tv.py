@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import streamlit as st
 
 import recon_core as rc
-from pages import _cached, _state
+from pages import _cached, _state, _ui
 from recon_core.figures import curves_figure, image_figure
 
 st.title("TV reconstruction")
@@ -77,10 +79,10 @@ result_slot = st.container()
 def draw_curves(history: list[rc.IterationRecord], slot, tag: str) -> None:
     h = {f: np.array([getattr(r, f) for r in history]) for f in ("objective", "data_term", "tv_term", "psnr", "ssim")}
     c1, c2 = slot.columns(2)
-    c1.plotly_chart(curves_figure({"objective": h["objective"], "data term": h["data_term"],
+    _ui.chart(where=c1, fig=curves_figure({"objective": h["objective"], "data term": h["data_term"],
                                    "λ·TV term": lam * h["tv_term"]}, title="Loss", log_y=True),
                     key=f"tv_loss_{tag}")
-    c2.plotly_chart(curves_figure({"PSNR (dB)": h["psnr"]}, title="PSNR against the reference"),
+    _ui.chart(where=c2, fig=curves_figure({"PSNR (dB)": h["psnr"]}, title="PSNR against the reference"),
                     key=f"tv_psnr_{tag}")
 
 
@@ -93,14 +95,17 @@ elif run:
     try:
         gen = rc.tv_iterations(y, mask, lam, method, config=config, reference=data.truth,
                                chunk=CHUNK[method])
+        last_draw = 0.0
         for rec, get_image in gen:
             entry["history"].append(rec)
             entry["elapsed"] = rec.elapsed_s
-            if rec.iteration % CHUNK[method] == 0 or rec.iteration == config.max_iter:
+            # Redraw a few times a second, not every chunk: drawing costs more than ADMM steps.
+            if rec.iteration % CHUNK[method] == 0 and time.perf_counter() - last_draw > 0.25:
                 entry["image"] = get_image()
                 bar.progress(rec.iteration / config.max_iter,
                              text=f"Iteration {rec.iteration}/{config.max_iter} · PSNR {rec.psnr:.2f} dB")
                 draw_curves(entry["history"], chart_slot.container(), f"live{rec.iteration}")
+                last_draw = time.perf_counter()
         entry["image"] = get_image()
         entry["status"] = "done"
     except ValueError as exc:
@@ -126,8 +131,8 @@ else:
         c[2].metric("NMSE", f"{m['nmse']:.2e}")
         c[3].metric("Iterations · time", f"{len(hist)} · {entry['elapsed']:.2f} s")
         a, b = st.columns(2)
-        a.plotly_chart(image_figure(img, "TV reconstruction", zmin=0, zmax=1, value_label="|x|"), key="tv_img")
-        b.plotly_chart(image_figure(np.abs(img - data.truth), "|error|", zmin=0, zmax=0.1,
+        _ui.chart(where=a, fig=image_figure(img, "TV reconstruction", zmin=0, zmax=1, value_label="|x|"), key="tv_img")
+        _ui.chart(where=b, fig=image_figure(np.abs(img - data.truth), "|error|", zmin=0, zmax=0.1,
                                     colorscale="inferno", value_label="|error|"), key="tv_err")
 
 with st.expander("λ sweep: which weight is best for these data?"):
@@ -151,7 +156,7 @@ with st.expander("λ sweep: which weight is best for these data?"):
     if skey in sweeps:
         pts = sweeps[skey]
         best = max(pts, key=lambda p: p[1])
-        st.plotly_chart(curves_figure({"PSNR (dB)": [p[1] for p in pts]}, x=[p[0] for p in pts],
+        _ui.chart(curves_figure({"PSNR (dB)": [p[1] for p in pts]}, x=[p[0] for p in pts],
                                       xlabel="λ", title="PSNR against λ", log_x=True), key="sw_chart")
         st.success(f"Best λ = {best[0]:.2e} ({best[1]:.2f} dB, SSIM {best[2]:.4f}).")
 _state.sync_url()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import errors, open_page
+from apphelpers import errors, open_page
 
 
 def metric(at, label):

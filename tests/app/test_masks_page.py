@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import errors, open_page
+from apphelpers import errors, open_page
 
 
 def metric(at, label, index=0):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import errors, open_page
+from apphelpers import errors, open_page
 
 
 def metric(at, label):

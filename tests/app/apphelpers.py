@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +23,3 @@ def open_page(page: str, query: dict[str, str] | None = None, timeout: float = 1
 def errors(at: AppTest) -> list[str]:
     return [e.value for e in at.error] + [str(e.value) for e in at.exception]
 
-
-@pytest.fixture
-def page():
-    return open_page

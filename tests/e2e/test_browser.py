@@ -1,0 +1,81 @@
+"""End-to-end: drive the real app in headless chromium, like a person would."""
+
+from __future__ import annotations
+
+import pytest
+from browserhelpers import assert_no_error_box, shot, wait_idle
+from PIL import Image
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+PAGES = {
+    "": "MRI Recon Lab",
+    "explorer": "K-space explorer",
+    "masks": "Mask designer",
+    "tv": "TV reconstruction",
+}
+
+
+def _not_blank(path) -> None:
+    img = Image.open(path).convert("L")
+    lo, hi = img.getextrema()
+    assert hi - lo > 50, f"{path.name} looks blank"
+
+
+@pytest.mark.parametrize("path, title", PAGES.items())
+def test_every_page_renders(app_url, page, path, title):
+    page.goto(f"{app_url}/{path}")
+    page.get_by_role("heading", name=title).first.wait_for()
+    if path != "tv":  # the TV page draws its charts after Run
+        page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
+    wait_idle(page)
+    assert_no_error_box(page)
+    _not_blank(shot(page, f"page-{path or 'home'}"))
+
+
+def test_moving_a_slider_updates_the_explorer(app_url, page):
+    page.goto(f"{app_url}/explorer")
+    page.get_by_role("heading", name="K-space explorer").wait_for()
+    wait_idle(page)
+    psnr = page.locator('[data-testid="stMetricValue"]').first
+    assert float(psnr.inner_text().split()[0]) > 100  # unmodified k-space: only round-off
+    slider = page.get_by_role("slider", name="Low-pass radius")
+    slider.focus()
+    for _ in range(100):  # 1.50 -> 0.50 in steps of 0.01
+        page.keyboard.press("ArrowLeft")
+    page.wait_for_function(
+        "() => parseFloat(document.querySelector('[data-testid=\"stMetricValue\"]').innerText) < 60"
+    )
+    wait_idle(page)
+    assert_no_error_box(page)
+    assert float(page.locator('[data-testid="stMetricValue"]').nth(2).inner_text().rstrip("%")) < 25
+    shot(page, "explorer-lowpass")
+
+
+def test_tv_run_shows_live_curve_and_final_metrics(app_url, page):
+    page.goto(f"{app_url}/tv?iters=150")
+    page.get_by_role("heading", name="TV reconstruction").wait_for()
+    wait_idle(page)
+    page.get_by_role("button", name="Run").click()
+    page.get_by_text("Loss").first.wait_for()
+    page.get_by_text("PSNR against the reference").first.wait_for()
+    wait_idle(page)
+    page.locator('[data-testid="stMetricLabel"]', has_text="PSNR").first.wait_for()
+    assert_no_error_box(page)
+    values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    assert float(values[0].split()[0]) >= 48, values
+    shot(page, "tv-admm")
+
+
+def test_tv_stop_keeps_partial_result(app_url, page):
+    page.goto(f"{app_url}/tv?method=gradient&iters=5000&size=128")
+    page.get_by_role("heading", name="TV reconstruction").wait_for()
+    wait_idle(page)
+    page.get_by_role("button", name="Run").click()
+    page.get_by_text("PSNR against the reference").first.wait_for()
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text("Stopped at iteration").wait_for()
+    page.locator('[data-testid="stMetricLabel"]', has_text="Iterations · time").wait_for()
+    wait_idle(page)
+    assert_no_error_box(page)
+    shot(page, "tv-stopped")
