@@ -1,0 +1,60 @@
+"""Reading users' files, preparing them to a working matrix, and exporting results.
+
+Loaders (all return :class:`LoadedData`, all raise :class:`DataLoadError` for bad input):
+:func:`load_file` (dispatch), :func:`load_files` (uploads, BART pairs), and the per-format
+:func:`load_fastmri_h5`, :func:`load_dicom`, :func:`load_nifti`, :func:`load_picture`,
+:func:`load_npy`, :func:`load_npz`, :func:`load_bart`. Sizes are bounded by :class:`LoadLimits`.
+
+Preparation: :func:`prepare` -> :class:`PreparedData` (crop/pad or resize, magnitude scaled to
+max 1 with the scale kept). Export: :func:`to_png_bytes`, :func:`to_npy_bytes`,
+:func:`to_npz_bytes`, :func:`config_to_json`, :func:`config_from_json`.
+"""
+
+from recon_core.io._arrays import looks_like_kspace
+from recon_core.io.bart import load_bart, parse_bart_header
+from recon_core.io.dicom import load_dicom
+from recon_core.io.export import (
+    config_from_json,
+    config_to_json,
+    to_npy_bytes,
+    to_npz_bytes,
+    to_png_bytes,
+)
+from recon_core.io.fastmri import load_fastmri_h5
+from recon_core.io.limits import DEFAULT_LIMITS, REASONS, DataLoadError, LoadLimits
+from recon_core.io.load import detect_format, load_file, load_files, supported_extensions
+from recon_core.io.loaded import LoadedData
+from recon_core.io.nifti import load_nifti
+from recon_core.io.npy import load_npy, load_npz, read_npy_header
+from recon_core.io.prepare import PreparedData, crop_or_pad, prepare
+from recon_core.io.raster import load_picture
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "REASONS",
+    "DataLoadError",
+    "LoadLimits",
+    "LoadedData",
+    "PreparedData",
+    "config_from_json",
+    "config_to_json",
+    "crop_or_pad",
+    "detect_format",
+    "load_bart",
+    "load_dicom",
+    "load_fastmri_h5",
+    "load_file",
+    "load_files",
+    "load_nifti",
+    "load_npy",
+    "load_npz",
+    "load_picture",
+    "looks_like_kspace",
+    "parse_bart_header",
+    "prepare",
+    "read_npy_header",
+    "supported_extensions",
+    "to_npy_bytes",
+    "to_npz_bytes",
+    "to_png_bytes",
+]

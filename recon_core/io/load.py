@@ -1,0 +1,225 @@
+"""One entry point for the uploader: :func:`load_file` (and :func:`load_files` for BART pairs)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from recon_core.io._arrays import check_kind
+from recon_core.io._source import (
+    Source,
+    extension,
+    format_from_extension,
+    format_from_magic,
+    resolve_source,
+    supported_extensions,
+)
+from recon_core.io.bart import load_bart
+from recon_core.io.dicom import load_dicom
+from recon_core.io.fastmri import load_fastmri_h5
+from recon_core.io.limits import DEFAULT_LIMITS, DataLoadError, LoadLimits
+from recon_core.io.loaded import LoadedData
+from recon_core.io.nifti import load_nifti
+from recon_core.io.npy import load_npy, load_npz
+from recon_core.io.raster import load_picture
+
+__all__ = ["load_file", "load_files", "detect_format", "supported_extensions"]
+
+
+def detect_format(
+    source: Source, filename: str | None = None, *, limits: LoadLimits = DEFAULT_LIMITS
+) -> str:
+    """Format id of ``source``: magic bytes first, then the extension.
+
+    Returns one of ``"fastmri-h5"``, ``"dicom"``, ``"nifti"``, ``"png"``, ``"jpeg"``, ``"npy"``,
+    ``"npz"``, ``"bart"``.
+
+    :Examples:
+
+    >>> detect_format(b"\\x89PNG\\r\\n\\x1a\\n" + bytes(100), "picture.jpg")
+    'png'
+
+    Raises:
+        DataLoadError: empty, too large, or neither the content nor the extension is known.
+    """
+    src = resolve_source(source, filename, limits)
+    return _detect(src.head(1024), src.name)
+
+
+def _detect(head: bytes, name: str) -> str:
+    fmt = format_from_magic(head, name) or format_from_extension(name)
+    if fmt is None:
+        ext = extension(name) or "(none)"
+        raise DataLoadError(
+            f"unsupported file type {ext!r} for {name}; supported: "
+            + ", ".join("." + e for e in supported_extensions()),
+            reason="unsupported",
+        )
+    return fmt
+
+
+def _bart_from_path(path: Path, kind: str, slice_index, limits: LoadLimits) -> LoadedData:
+    ext = extension(path.name)
+    cfl, hdr = path.with_suffix(".cfl"), path.with_suffix(".hdr")
+    if ext == ".hdr":
+        with open(path, "rb") as f:
+            if not f.read(64).lstrip().startswith(b"# Dimensions"):
+                raise DataLoadError(
+                    f"{path.name} is not a BART header "
+                    "(Analyze/NIfTI .hdr/.img pairs are not supported)",
+                    reason="unsupported",
+                )
+    other = hdr if ext == ".cfl" else cfl
+    if not other.is_file():
+        raise DataLoadError(
+            f"found {path.name} but not {other.name} beside it; BART data need both",
+            reason="missing",
+        )
+    return load_bart(cfl, hdr, slice_index=slice_index, kind=kind, limits=limits)
+
+
+def load_file(
+    source: Source,
+    filename: str | None = None,
+    *,
+    slice_index: int | None = None,
+    axis: int | None = None,
+    kind: str = "auto",
+    key: str | None = None,
+    limits: LoadLimits = DEFAULT_LIMITS,
+) -> LoadedData:
+    """Load any supported file: fastMRI ``.h5``, DICOM, NIfTI, PNG/JPEG, ``.npy``/``.npz``, BART.
+
+    The format comes from the magic bytes when they identify one, otherwise from the
+    extension of ``filename`` (or of the path). Nothing is unpickled, sizes are checked
+    against ``limits`` before allocation, and every problem with the input raises
+    :class:`DataLoadError` (a ``ValueError``) with a specific message.
+
+    Args:
+        source: path (``str``/``Path``), ``bytes``, or a binary file object such as
+            Streamlit's ``UploadedFile``. A ``.cfl`` or ``.hdr`` *path* finds its partner
+            beside it; for uploaded BART pairs use :func:`load_files`.
+        filename: the file's name, needed for bytes (dispatch and messages).
+        slice_index: slice/frame to load (None: the middle one).
+        axis: slice axis for 3-D NIfTI (default 2) and NumPy image stacks (default 0).
+        kind: ``"auto"``, ``"image"`` or ``"kspace"`` for NumPy and BART arrays; other
+            formats know what they hold.
+        key: array name inside an ``.npz``.
+        limits: file size, pixel, element, coil and time limits.
+
+    Returns:
+        :class:`LoadedData` for the chosen slice.
+
+    :Examples:
+
+    >>> import io, numpy as np
+    >>> buf = io.BytesIO(); np.save(buf, np.eye(8, dtype=np.float32))
+    >>> load_file(buf.getvalue(), "eye.npy").source
+    'NumPy .npy, image, 8x8'
+    >>> load_file(b"hello", "notes.txt")
+    Traceback (most recent call last):
+    ...
+    recon_core.io.limits.DataLoadError: unsupported file type '.txt' for notes.txt; ...
+    """
+    check_kind(kind)
+    src = resolve_source(source, filename, limits)
+    fmt = _detect(src.head(1024), src.name)
+    if fmt in ("fastmri-h5", "dicom", "nifti", "png", "jpeg") and kind == "kspace":
+        raise DataLoadError(
+            f"kind='kspace' applies to NumPy and BART arrays, not to {fmt} files", reason="argument"
+        )
+    if key is not None and fmt != "npz":
+        raise DataLoadError(
+            f"key={key!r} applies to .npz archives, not to {fmt} files", reason="argument"
+        )
+    # Pass the resolved bytes (or path) on, so that a file object is read only once.
+    inner: Source = src.path if src.data is None else src.data
+    name = src.name
+    if fmt == "fastmri-h5":
+        return load_fastmri_h5(inner, name, slice_index=slice_index, limits=limits)
+    if fmt == "dicom":
+        return load_dicom(inner, name, slice_index=slice_index, limits=limits)
+    if fmt == "nifti":
+        return load_nifti(inner, name, slice_index=slice_index, axis=axis, limits=limits)
+    if fmt in ("png", "jpeg"):
+        if slice_index not in (None, 0):
+            raise DataLoadError(
+                f"a {fmt} picture has one slice; got slice_index={slice_index}", reason="argument"
+            )
+        return load_picture(inner, name, limits=limits)
+    if fmt == "npy":
+        return load_npy(inner, name, slice_index=slice_index, axis=axis, kind=kind, limits=limits)
+    if fmt == "npz":
+        return load_npz(
+            inner, name, key=key, slice_index=slice_index, axis=axis, kind=kind, limits=limits
+        )
+    # BART
+    if src.path is not None:
+        return _bart_from_path(src.path, kind, slice_index, limits)
+    partner = (
+        ".hdr"
+        if extension(name) == ".cfl" or not src.head(12).startswith(b"# Dimensions")
+        else ".cfl"
+    )
+    raise DataLoadError(
+        f"{name} is one half of a BART pair; load it together with its {partner} file (load_files)",
+        reason="missing",
+    )
+
+
+def load_files(
+    files: Mapping[str, Source] | Iterable[Source],
+    *,
+    slice_index: int | None = None,
+    axis: int | None = None,
+    kind: str = "auto",
+    key: str | None = None,
+    limits: LoadLimits = DEFAULT_LIMITS,
+) -> LoadedData:
+    """Load an upload of one file, or of a BART ``.cfl`` + ``.hdr`` pair.
+
+    Args:
+        files: ``{filename: bytes or file object}``, or file objects with a ``name``
+            (Streamlit's ``accept_multiple_files=True`` gives a list of ``UploadedFile``).
+        Other arguments: as :func:`load_file`.
+
+    :Examples:
+
+    >>> import numpy as np
+    >>> x = np.ones((8, 8), np.complex64); x[2, 3] = 5
+    >>> pair = {"scan.cfl": x.T.tobytes(), "scan.hdr": b"# Dimensions\\n8 8 1 1\\n"}
+    >>> load_files(pair, kind="image").source
+    'BART .cfl, complex image, 8x8'
+    """
+    if isinstance(files, Mapping):
+        items = list(files.items())
+    else:
+        items = []
+        for f in files:
+            name = os.path.basename(str(getattr(f, "name", "") or ""))
+            if not name:
+                raise DataLoadError(
+                    "each uploaded file needs a name to tell the formats apart", reason="argument"
+                )
+            items.append((name, f))
+    if not items:
+        raise DataLoadError("no file given", reason="empty")
+    if len(items) == 1:
+        name, f = items[0]
+        return load_file(
+            f, name, slice_index=slice_index, axis=axis, kind=kind, key=key, limits=limits
+        )
+    names = [n for n, _ in items]
+    by_ext = {extension(n): (n, f) for n, f in items}
+    if len(items) == 2 and set(by_ext) == {".cfl", ".hdr"}:
+        (cn, cf), (hn, hf) = by_ext[".cfl"], by_ext[".hdr"]
+        if os.path.splitext(cn)[0] != os.path.splitext(hn)[0]:
+            raise DataLoadError(f"BART pair names differ: {cn} and {hn}", reason="argument")
+        return load_bart(
+            cf, hf, cfl_name=cn, hdr_name=hn, slice_index=slice_index, kind=kind, limits=limits
+        )
+    raise DataLoadError(
+        f"expected one file or a BART .cfl/.hdr pair, got {len(items)} files: {names[:10]}",
+        reason="argument",
+    )
