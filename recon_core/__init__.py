@@ -12,6 +12,12 @@ import os as _os
 # Quiet TensorFlow's start-up banner unless the user asked for its logs.
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from recon_core.coils import (  # noqa: E402
+    coil_zero_filled,
+    estimate_sens_maps,
+    rss,
+    simulate_multicoil,
+)
 from recon_core.data import ellipses_dataset, random_ellipses, shepp_logan  # noqa: E402
 from recon_core.fourier import (  # noqa: E402
     adjoint_op,
@@ -51,6 +57,10 @@ from recon_core.tv import (  # noqa: E402
 from recon_core.zerofill import zero_filled  # noqa: E402
 
 __all__ = [
+    "coil_zero_filled",
+    "estimate_sens_maps",
+    "rss",
+    "simulate_multicoil",
     "DEFAULT_LAM",
     "MASK_KINDS",
     "METHODS",

@@ -93,7 +93,10 @@ class AdmmConfig:
         rho_factor: default ``rho`` relative to ``lam``.
         relaxation: over-relaxation factor alpha in [1, 2) (1 = plain ADMM).
         adaptive_rho: residual balancing (Boyd et al. 2011, sec. 3.4.1): rho is doubled or
-            halved when the primal and dual residuals differ by more than a factor 10.
+            halved when the primal and dual residuals differ by more than a factor 10
+            (single-coil only).
+        cg_iter: conjugate-gradient steps per x-update for multi-coil data (single-coil data
+            need none: their x-update is exact).
     """
 
     max_iter: int = 100
@@ -102,6 +105,7 @@ class AdmmConfig:
     rho_factor: float = 20.0
     relaxation: float = 1.5
     adaptive_rho: bool = False
+    cg_iter: int = 4
 
 
 @dataclass(frozen=True)
@@ -435,6 +439,7 @@ def _resolve_config(method: str, config: SolverConfig | None, max_iter: int | No
         check_positive(config.rho_factor, "rho_factor")
         if not 1.0 <= config.relaxation < 2.0:
             raise ValueError(f"relaxation must be in [1, 2), got {config.relaxation}")
+        check_int(config.cg_iter, "cg_iter", minimum=1)
     elif isinstance(config, PdhgConfig):
         if config.tau is not None:
             check_positive(config.tau, "tau")
@@ -451,11 +456,23 @@ def _resolve_config(method: str, config: SolverConfig | None, max_iter: int | No
 
 
 def _validate_inputs(kspace: ArrayLike, mask: ArrayLike, lam: float,
-                     reference: ArrayLike | None) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
+                     reference: ArrayLike | None, sens: ArrayLike | None = None,
+                     ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None, np.ndarray | None]:
     k = as_array(kspace, "kspace")
-    if k.ndim != 2:
-        raise ValueError(f"kspace must be a single 2-D slice (H, W), got shape {k.shape}")
-    if min(k.shape) < 2:
+    s = None
+    if sens is None:
+        if k.ndim != 2:
+            hint = " (multi-coil k-space needs sensitivity maps: pass sens)" if k.ndim == 3 else ""
+            raise ValueError(f"kspace must be a single 2-D slice (H, W), got shape {k.shape}{hint}")
+    else:
+        if k.ndim != 3:
+            raise ValueError(f"multi-coil kspace must have shape (C, H, W), got {k.shape}")
+        s = as_array(sens, "sens").astype(np.complex64)
+        if s.shape != k.shape:
+            raise ValueError(f"sens {s.shape} does not match k-space {k.shape}")
+        if not np.any(np.abs(s) > 0):
+            raise ValueError("sensitivity maps are all zero")
+    if min(k.shape[-2:]) < 2:
         raise ValueError(f"kspace must be at least 2x2, got shape {k.shape}")
     m = as_mask(mask, k.shape)
     if m.ndim != 2:
@@ -466,11 +483,11 @@ def _validate_inputs(kspace: ArrayLike, mask: ArrayLike, lam: float,
     ref = None
     if reference is not None:
         ref = np.abs(as_array(reference, "reference")).astype(np.float32)
-        if ref.shape != k.shape:
-            raise ValueError(f"reference {ref.shape} does not match k-space {k.shape}")
+        if ref.shape != k.shape[-2:]:
+            raise ValueError(f"reference {ref.shape} does not match the image size {k.shape[-2:]}")
         if ref.max() <= 0:
             raise ValueError("reference is all zeros")
-    return k.astype(np.complex64), m, lam, ref
+    return k.astype(np.complex64), m, lam, ref, s
 
 
 Callback = Callable[[IterationRecord], bool | None]
@@ -488,6 +505,7 @@ def tv_iterations(
     reference: ArrayLike | None = None,
     chunk: int = 1,
     x0: ArrayLike | None = None,
+    sens: ArrayLike | None = None,
 ) -> Iterator[tuple[IterationRecord, Callable[[], np.ndarray]]]:
     """Run a TV solve step by step, yielding ``(record, current_image)`` per iteration.
 
@@ -507,21 +525,28 @@ def tv_iterations(
     >>> rec.iteration, img().shape
     (1, (16, 16))
     """
-    k, m, lam, ref = _validate_inputs(kspace, mask, lam, reference)
+    k, m, lam, ref, sens_a = _validate_inputs(kspace, mask, lam, reference, sens)
     cfg = _resolve_config(method, config, max_iter, tol)
     chunk = check_int(chunk, "chunk", minimum=1)
-    h, w = k.shape
+    h, w = k.shape[-2:]
+    if sens_a is not None and method == "gradient":
+        raise ValueError("the gradient method is single-coil only; use 'admm' or 'pdhg' with sens")
 
     # Work in ifftshift-ed coordinates: F_c = fftshift F ifftshift.
-    ys = np.fft.ifftshift(k * m)
+    ys = np.fft.ifftshift(k * m, axes=(-2, -1))
     ms = np.fft.ifftshift(m).astype(np.float32)
-    if x0 is None:
-        xs = np.fft.ifft2(ys, norm="ortho").astype(np.complex64)
-    else:
+    ss = None if sens_a is None else np.fft.ifftshift(sens_a, axes=(-2, -1))
+    if x0 is not None:
         x0a = as_array(x0, "x0")
-        if x0a.shape != k.shape:
-            raise ValueError(f"x0 {x0a.shape} does not match k-space {k.shape}")
+        if x0a.shape != (h, w):
+            raise ValueError(f"x0 {x0a.shape} does not match the image size {(h, w)}")
         xs = np.fft.ifftshift(x0a).astype(np.complex64)
+    elif sens_a is None:
+        xs = np.fft.ifft2(ys, norm="ortho").astype(np.complex64)
+    else:  # SENSE-combined zero-filled image
+        coil = np.fft.ifft2(ys, norm="ortho")
+        norm = np.sum(np.abs(ss) ** 2, axis=0)
+        xs = (np.sum(np.conj(ss) * coil, axis=0) / np.where(norm > 0, norm, 1.0)).astype(np.complex64)
     with_ref = ref is not None
     ref_t = tf.constant(ref if with_ref else np.zeros((h, w), np.float32))
     y_t = tf.constant(ys.astype(np.complex64))
@@ -532,6 +557,10 @@ def tv_iterations(
 
     t_start = time.perf_counter()
     it = 0
+    if sens_a is not None:
+        yield from _sense_iterations(xs, ss, y_t, m_t, ref_t, lam, method, cfg, chunk, with_ref,
+                                     t_start, image_of)
+        return
     if method == "gradient":
         yield from _gradient_iterations(xs, y_t, m_t, ref_t, lam, cfg, chunk, with_ref, t_start)
         return
@@ -566,6 +595,46 @@ def tv_iterations(
                 tf.constant(sigma, tf.float32), tf.constant(cfg.theta, tf.float32), tol_t, n,
                 tf.constant(it, tf.int32),
             )
+        recs = recs.numpy()
+        elapsed = time.perf_counter() - t_start
+        get_image = image_of(x)
+        for j in range(recs.shape[1]):
+            it += 1
+            yield _make_record(it, recs[:, j], elapsed), get_image
+        if bool(done):
+            return
+
+
+def _sense_iterations(xs, ss, y_t, m_t, ref_t, lam, method, cfg, chunk, with_ref, t_start, image_of):
+    from recon_core import tv_sense
+
+    h, w = xs.shape
+    x = tf.constant(xs)
+    s_t = tf.constant(ss.astype(np.complex64))
+    lam_t = tf.constant(lam, tf.float32)
+    tol_t = tf.constant(cfg.tol, tf.float32)
+    if method == "admm":
+        rho = cfg.rho if cfg.rho is not None else cfg.rho_factor * max(lam, 1e-12)
+        z, u = _grad(x), tf.zeros((2, h, w), tf.complex64)
+        fn = tv_sense.admm_sense_chunk(int(cfg.cg_iter), with_ref)
+    else:
+        # ||K||^2 <= max sum_c |S_c|^2 + 8; steps as in the single-coil case
+        norm_a = float(np.max(np.sum(np.abs(ss) ** 2, axis=0)))
+        tau = cfg.tau if cfg.tau is not None else cfg.tau_factor / math.sqrt(8.0 + norm_a)
+        sigma = 1.0 / ((8.0 + norm_a) * tau)
+        xbar, p, q = x, tf.zeros_like(y_t), tf.zeros((2, h, w), tf.complex64)
+        fn = tv_sense.pdhg_sense_chunk[with_ref]
+    it = 0
+    while it < cfg.max_iter:
+        n = tf.constant(min(chunk, cfg.max_iter - it), tf.int32)
+        start = tf.constant(it, tf.int32)
+        if method == "admm":
+            x, z, u, recs, done = fn(x, z, u, y_t, s_t, m_t, ref_t, lam_t, tf.constant(rho, tf.float32),
+                                     tf.constant(cfg.relaxation, tf.float32), tol_t, n, start)
+        else:
+            x, xbar, p, q, recs, done = fn(
+                x, xbar, p, q, y_t, s_t, m_t, ref_t, lam_t, tf.constant(tau, tf.float32),
+                tf.constant(sigma, tf.float32), tf.constant(cfg.theta, tf.float32), tol_t, n, start)
         recs = recs.numpy()
         elapsed = time.perf_counter() - t_start
         get_image = image_of(x)
@@ -648,6 +717,7 @@ def reconstruct_tv(
     config: SolverConfig | None = None,
     callback_every: int = 1,
     x0: ArrayLike | None = None,
+    sens: ArrayLike | None = None,
 ) -> TVResult:
     r"""TV-regularised reconstruction of one single-coil slice.
 
@@ -668,6 +738,9 @@ def reconstruct_tv(
         config: :class:`AdmmConfig`, :class:`PdhgConfig` or :class:`GradientConfig`.
         callback_every: iterations per compiled chunk between callback calls.
         x0: starting image (H, W); default the zero-filled image.
+        sens: coil sensitivity maps, complex (C, H, W), for multi-coil ``kspace`` of shape
+            (C, H, W): the SENSE model ``y_c = M F (S_c x)`` (see :mod:`recon_core.tv_sense`;
+            ``admm`` and ``pdhg`` only).
 
     Returns:
         :class:`TVResult` with the complex image and the per-iteration history.
@@ -693,7 +766,7 @@ def reconstruct_tv(
     stopped = False
     get_image: Callable[[], np.ndarray] | None = None
     gen = tv_iterations(kspace, mask, lam, method, config=cfg, reference=reference,
-                        chunk=chunk, x0=x0)
+                        chunk=chunk, x0=x0, sens=sens)
     for rec, get_image in gen:
         history.append(rec)
         if callback is not None and callback(rec):
@@ -713,7 +786,8 @@ def reconstruct_tv(
     return result
 
 
-def tv_objective(image: ArrayLike, kspace: ArrayLike, mask: ArrayLike, lam: float) -> dict[str, float]:
+def tv_objective(image: ArrayLike, kspace: ArrayLike, mask: ArrayLike, lam: float,
+                 sens: ArrayLike | None = None) -> dict[str, float]:
     """Evaluate the TV objective in NumPy (float64), independently of the solvers.
 
     Args:
@@ -721,15 +795,18 @@ def tv_objective(image: ArrayLike, kspace: ArrayLike, mask: ArrayLike, lam: floa
         kspace: complex, shape (H, W), centred.
         mask: bool, shape (H, W).
         lam: regularisation weight.
+        sens: coil maps (C, H, W) for multi-coil k-space (C, H, W).
 
     Returns:
         ``{"objective": ..., "data_term": ..., "tv_term": ...}``.
     """
     x = as_array(image, "image").astype(np.complex128)
-    k, m, lam, _ = _validate_inputs(kspace, mask, lam, None)
-    if x.shape != k.shape:
+    k, m, lam, _, s = _validate_inputs(kspace, mask, lam, None, sens)
+    if x.shape != k.shape[-2:]:
         raise ValueError(f"image {x.shape} does not match k-space {k.shape}")
-    fx = np.fft.fftshift(np.fft.fft2(np.fft.ifftshift(x), norm="ortho"))
+    coil = x if s is None else s * x
+    ax = (-2, -1)
+    fx = np.fft.fftshift(np.fft.fft2(np.fft.ifftshift(coil, axes=ax), norm="ortho"), axes=ax)
     data = 0.5 * float(np.sum(np.abs((fx - k) * m) ** 2))
     gv = np.roll(x, -1, axis=0) - x
     gh = np.roll(x, -1, axis=1) - x
@@ -756,6 +833,7 @@ def sweep_lambda(
     method: str = "admm",
     *,
     config: SolverConfig | None = None,
+    sens: ArrayLike | None = None,
     callback: Callable[[int, LambdaSweepPoint], bool | None] | None = None,
 ) -> list[LambdaSweepPoint]:
     """Reconstruct with several regularisation weights and score each against ``reference``.
@@ -765,6 +843,7 @@ def sweep_lambda(
         reference: ground-truth image (H, W).
         lams: weights to try; default 9 values log-spaced from 1e-5 to 1e-1.
         method, config: solver and its settings.
+        sens: coil maps for multi-coil k-space, as for :func:`reconstruct_tv`.
         callback: called as ``callback(index, point)`` after each weight; returning ``True``
             stops the sweep (the points so far are returned).
 
@@ -781,7 +860,7 @@ def sweep_lambda(
         raise ValueError("lams is empty")
     points: list[LambdaSweepPoint] = []
     for i, lam in enumerate(lams):
-        res = reconstruct_tv(kspace, mask, lam, method, reference=reference, config=config)
+        res = reconstruct_tv(kspace, mask, lam, method, reference=reference, config=config, sens=sens)
         pt = LambdaSweepPoint(lam, res.metrics["psnr"], res.metrics["ssim"],
                               res.history[-1].objective, res.image)
         points.append(pt)
