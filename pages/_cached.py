@@ -31,14 +31,25 @@ def kspace(image: np.ndarray) -> np.ndarray:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def edited_kspace(kspace: np.ndarray, **edit) -> tuple[np.ndarray, np.ndarray]:
-    """The edited k-space and its image (complex64, (H, W) each)."""
-    k = rc_kt.edit_kspace(kspace, rc_kt.KspaceEdit(**edit))
+    """The edited k-space and its image(s): (H, W) each, or (C, H, W) for multi-coil data."""
+    e = rc_kt.KspaceEdit(**edit)
+    k = rc_kt.edit_kspace(kspace, e) if kspace.ndim == 2 else np.stack(
+        [rc_kt.edit_kspace(kc, e) for kc in kspace])
     return k, rc.ifft2c(k)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def zero_filled(kspace: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    return rc.zero_filled(kspace, mask)
+    """Zero-filled magnitude (float32 (H, W)); the RSS of coil images for multi-coil k-space."""
+    if kspace.ndim == 3:
+        return rc.coil_zero_filled(kspace, mask).rss.astype(np.float32)
+    return np.abs(rc.zero_filled(kspace, mask))
+
+
+@st.cache_data(show_spinner="Estimating coil sensitivities…", max_entries=16)
+def sens_maps(kspace: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Coil maps from the calibration region of the *undersampled* k-space."""
+    return rc.estimate_sens_maps(kspace * mask, mask)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -49,3 +60,86 @@ def psf(mask: np.ndarray) -> tuple[np.ndarray, float]:
 @st.cache_data(show_spinner=False, max_entries=256)
 def metrics(reference: np.ndarray, image: np.ndarray) -> dict[str, float]:
     return rc.all_metrics(reference, image)
+
+
+# ---- deep learning ------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Loading the pre-trained network…")
+def pretrained(name: str):
+    from recon_core.pretrained import load_pretrained
+
+    return load_pretrained(name)
+
+
+def train_or_load(config, on_progress):
+    """Train ``config`` with live progress, or load it from the on-disk model cache."""
+    from recon_core.cache import get_or_train
+
+    return get_or_train(config, on_progress=on_progress)
+
+
+def _model_key(trained) -> str:
+    return trained.config.config_hash() + (str(trained.path) if trained.path else "")
+
+
+@st.cache_data(show_spinner="Running the network…", max_entries=64)
+def _network_recon(_trained, model_key: str, kspace: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    from recon_core.models import reconstruct
+
+    return reconstruct(_trained.model, kspace, mask)
+
+
+def network_recon(trained, kspace: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return _network_recon(trained, _model_key(trained), kspace, mask)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _evaluate(_trained, model_key: str, n: int, accel: float, kind: str) -> dict:
+    from recon_core.evaluation import evaluate
+
+    res = evaluate({_trained.config.model: _trained.model}, n=n, accel=accel, mask_kind=kind)
+    return res.summary()
+
+
+def evaluate_network(trained, n: int, accel: float, kind: str) -> dict:
+    """{method: {metric: (mean, std)}} for the network, zero-filled and TV on n held-out images."""
+    return _evaluate(trained, _model_key(trained), n, accel, kind)
+
+
+def model_file(trained):
+    """Path of the network's .keras file (saving one to a temporary file if it has none)."""
+    from pathlib import Path
+    import tempfile
+
+    p = Path(trained.path) if trained.path else None
+    if p is not None and p.is_dir():
+        p = p / "model.keras"
+    if p is None or not p.is_file():
+        p = Path(tempfile.gettempdir()) / f"recon-lab-{_model_key(trained)[:16]}.keras"
+        if not p.exists():
+            trained.model.save(p)
+    return p
+
+
+@st.cache_data(show_spinner="Running TV…", max_entries=64)
+def tv_image(kspace: np.ndarray, mask: np.ndarray, lam: float, method: str, iters: int) -> np.ndarray:
+    sens = sens_maps(kspace, mask) if kspace.ndim == 3 else None
+    if sens is not None and method == "gradient":
+        method = "admm"
+    return rc.reconstruct_tv(kspace * mask, mask, lam, method, max_iter=iters, sens=sens).image
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def png_row(images: list[np.ndarray]) -> bytes:
+    """Images side by side as one 8-bit greyscale PNG, on the first image's scale."""
+    import io
+
+    from PIL import Image
+
+    top = float(np.max(np.abs(images[0]))) or 1.0
+    gap = np.ones((images[0].shape[0], 4), np.float32)
+    row = np.concatenate([p for img in images for p in (np.clip(np.abs(img) / top, 0, 1), gap)][:-1], axis=1)
+    buf = io.BytesIO()
+    Image.fromarray((row * 255).round().astype(np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()

@@ -119,14 +119,23 @@ class WorkingData:
     """The data every page works on.
 
     Attributes:
-        truth: float32 (H, W), max 1: the fully sampled magnitude image (the reference).
-        kspace: complex64 (H, W): fully sampled single-coil k-space of the image.
+        truth: float32 (H, W), max 1: the fully sampled magnitude image (the reference; the
+            root-sum-of-squares for multi-coil data).
+        kspace: complex64, fully sampled: (H, W) single-coil or (C, H, W) multi-coil.
         description: where the data came from, in words.
     """
 
     truth: np.ndarray
     kspace: np.ndarray
     description: str
+
+    @property
+    def multicoil(self) -> bool:
+        return self.kspace.ndim == 3
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(self.kspace.shape[-2:])
 
 
 def current_data() -> WorkingData:

@@ -48,7 +48,7 @@ with st.sidebar:
                     help="Mean k-space power over noise power, in dB.")
     spike_on = st.toggle("Add a spike", key="ex_spike_on",
                          help="A single corrupted k-space sample gives a striped 'herringbone' artefact.")
-    h, w = data.kspace.shape
+    h, w = data.shape
     c1, c2 = st.columns(2)
     sky = c1.number_input("Spike ky", -(h // 2), h - h // 2 - 1, 10, key="ex_sky", disabled=not spike_on,
                           help="Row of the spike, in centred frequency units (0 = DC).")
@@ -76,19 +76,27 @@ except ValueError as exc:
     st.error(f"Manipulation rejected: {exc}")
     k, img = data.kspace, rc.ifft2c(data.kspace)
 
-mag = np.abs(img)
+if data.multicoil:
+    coil = st.sidebar.number_input("Coil shown", 0, data.kspace.shape[0] - 1, 0, key="ex_coil",
+                                   help="Multi-coil data: which coil's k-space and phase to show; "
+                                        "the magnitude is the root-sum-of-squares of all coils.")
+    mag = rc.rss(img)
+    k_show, img_show = k[coil], img[coil]
+    mag_title = f"Image magnitude (RSS of {data.kspace.shape[0]} coils)"
+else:
+    mag, k_show, img_show = np.abs(img), k, img
+    mag_title = "Image magnitude"
 lo, hi = level - width / 2, level + width / 2
 col1, col2 = st.columns(2)
 with col1:
-    _ui.chart(image_figure(mag, "Image magnitude", zmin=lo, zmax=hi, value_label="|x|"),
-                    key="ex_mag")
-    _ui.chart(image_figure(np.angle(img), "Image phase", zmin=-np.pi, zmax=np.pi,
-                                 colorscale="twilight", value_label="phase (rad)"), key="ex_phase")
+    _ui.chart(image_figure(mag, mag_title, zmin=lo, zmax=hi, value_label="|x|"), key="ex_mag")
+    _ui.chart(image_figure(np.angle(img_show), "Image phase", zmin=-np.pi, zmax=np.pi,
+                           colorscale="twilight", value_label="phase (rad)"), key="ex_phase")
 with col2:
-    _ui.chart(image_figure(log_magnitude(k), "k-space log10 |k|", kspace=True,
-                                 colorscale="viridis", value_label="log10|k|"), key="ex_klog")
-    _ui.chart(image_figure(np.angle(k), "k-space phase", kspace=True, zmin=-np.pi, zmax=np.pi,
-                                 colorscale="twilight", value_label="phase (rad)"), key="ex_kphase")
+    _ui.chart(image_figure(log_magnitude(k_show), "k-space log10 |k|", kspace=True,
+                           colorscale="viridis", value_label="log10|k|"), key="ex_klog")
+    _ui.chart(image_figure(np.angle(k_show), "k-space phase", kspace=True, zmin=-np.pi, zmax=np.pi,
+                           colorscale="twilight", value_label="phase (rad)"), key="ex_kphase")
 
 m = _cached.metrics(data.truth, mag)
 c = st.columns(3)

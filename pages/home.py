@@ -6,10 +6,11 @@ import numpy as np
 import streamlit as st
 
 import recon_core as rc
-from pages import _cached, _ui
+from pages import _cached, _state, _ui
 from recon_core.figures import images_row
 
 st.title("MRI Recon Lab")
+cfg = _state.init()
 st.markdown(
     """
 An MRI scanner measures the **Fourier transform** of the image, one k-space line at a time.
@@ -43,5 +44,24 @@ _ui.chart(fig, key="home_figure")
 st.caption("Shepp–Logan phantom (256×256), its k-space, a fastMRI random 4× column mask and the "
            "zero-filled reconstruction.")
 
+st.subheader("The pages")
+st.markdown(
+    """
+- **K-space explorer** — pick a built-in image or upload your own (fastMRI `.h5`, DICOM, NIfTI,
+  PNG/JPEG, NumPy, BART); see image and k-space side by side and change k-space live: low/high-pass,
+  partial Fourier, noise, spikes, DC.
+- **Mask designer** — choose which k-space points are measured (fastMRI random or equispaced
+  columns, 2D Gaussian, Poisson disc, radial) and see the point-spread function and aliasing.
+  The mask chosen here is used by every later page.
+- **TV reconstruction** — ADMM, PDHG or the tutorial's gradient descent, with live loss and PSNR
+  curves, a Stop button and a λ sweep.
+- **Deep learning** — the tutorial's ResCNN and an unrolled network with data consistency:
+  pre-trained and instant, or trained with your settings (cached: nothing trains twice).
+- **Compare** — all methods side by side on one colour scale, error maps, metrics, zoom and exports.
+
+Settings live in the page address: copy the link to share exactly what you see.
+"""
+)
 st.subheader("Data loaded")
-st.write("Built-in Shepp–Logan phantom, 256×256, normalised to a maximum of 1.")
+st.write(f"{_state.current_data().description}, normalised to a maximum of 1; "
+         f"{_state.mask_summary()}.")

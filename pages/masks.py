@@ -37,12 +37,12 @@ with st.sidebar:
                         help="Show another mask side by side; it does not change the shared mask.")
 
 data = _state.current_data()
-shape = data.kspace.shape
+shape = data.shape
 
 
 def mask_panel(mask: np.ndarray, label: str, key: str) -> None:
     psf, inco = _cached.psf(mask)
-    zf = np.abs(_cached.zero_filled(data.kspace, mask))
+    zf = _cached.zero_filled(data.kspace, mask)
     m = _cached.metrics(data.truth, zf)
     c = st.columns(4)
     c[0].metric("Achieved acceleration", f"{rc.achieved_acceleration(mask):.2f}×")

@@ -56,9 +56,15 @@ with st.sidebar:
         )
 
 data = _state.current_data()
-mask = _state.current_mask(data.kspace.shape)
+mask = _state.current_mask(data.shape)
 y = data.kspace * mask
-st.caption(f"Data: {data.description}; {_state.mask_summary()}.")
+sens = _cached.sens_maps(data.kspace, mask) if data.multicoil else None
+st.caption(f"Data: {data.description}; {_state.mask_summary()}."
+           + (" Multi-coil: SENSE model with coil maps estimated from the calibration region."
+              if data.multicoil else ""))
+if data.multicoil and method == "gradient":
+    st.error("The gradient method is single-coil only; choose ADMM or PDHG for multi-coil data.")
+    st.stop()
 
 results: dict = st.session_state.setdefault("tv_results", {})
 # A run is only ever in progress inside the script run that started it: anything still marked
@@ -94,7 +100,7 @@ elif run:
     bar = progress.progress(0.0, text="Starting (the first run of a method compiles it)…")
     try:
         gen = rc.tv_iterations(y, mask, lam, method, config=config, reference=data.truth,
-                               chunk=CHUNK[method])
+                               chunk=CHUNK[method], sens=sens)
         last_draw = 0.0
         for rec, get_image in gen:
             entry["history"].append(rec)
@@ -122,7 +128,7 @@ else:
         st.warning(f"Stopped at iteration {len(hist)}; showing the result so far.")
     draw_curves(hist, chart_slot.container(), "final")
     img = np.abs(entry["image"])
-    zf = np.abs(_cached.zero_filled(data.kspace, mask))
+    zf = _cached.zero_filled(data.kspace, mask)
     m, mz = _cached.metrics(data.truth, img), _cached.metrics(data.truth, zf)
     with result_slot:
         c = st.columns(4)
@@ -148,7 +154,7 @@ with st.expander("λ sweep: which weight is best for these data?"):
         else:
             lams = list(np.logspace(np.log10(lo), np.log10(hi), int(n)))
             bar = st.progress(0.0, text="Sweeping λ…")
-            pts = rc.sweep_lambda(y, mask, data.truth, lams, method, config=config,
+            pts = rc.sweep_lambda(y, mask, data.truth, lams, method, config=config, sens=sens,
                                   callback=lambda i, p: bar.progress((i + 1) / len(lams),
                                                                      text=f"λ = {p.lam:.1e}: {p.psnr:.2f} dB"))
             sweeps[skey] = [(p.lam, p.psnr, p.ssim) for p in pts]

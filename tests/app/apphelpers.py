@@ -14,10 +14,9 @@ def open_page(page: str, query: dict[str, str] | None = None, timeout: float = 1
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=timeout)
     for k, v in (query or {}).items():
         at.query_params[k] = v
-    at.run()
     if page != "home":
-        at.switch_page(f"pages/{page}.py").run()
-    return at
+        at.switch_page(f"pages/{page}.py")
+    return at.run()
 
 
 def errors(at: AppTest) -> list[str]:

@@ -1,0 +1,77 @@
+"""AppTest: uploads — a valid image, a bad file that must not lose it, and multi-coil k-space."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from apphelpers import errors, open_page
+from PIL import Image
+
+from recon_core import shepp_logan
+from recon_core.coils import simulate_multicoil
+
+
+def png_bytes() -> bytes:
+    img = (shepp_logan(96) * 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(img).convert("RGB").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def npy_bytes(arr) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=False)
+    return buf.getvalue()
+
+
+def captions(at) -> str:
+    return " ".join(c.value for c in at.caption)
+
+
+def test_valid_upload_then_invalid_keeps_the_data():
+    at = open_page("explorer", {"src": "upload"})
+    assert any("Choose a file" in i.value for i in at.info)
+    at.file_uploader(key="up_files").set_value(("brain.png", png_bytes(), "image/png")).run()
+    assert not errors(at)
+    assert any(s.value.startswith("Loaded") for s in at.success)
+    assert "96x96" in captions(at) or "96×96" in captions(at)
+    # the other pages work on the uploaded image
+    at.switch_page("pages/masks.py").run()
+    assert "PNG" in captions(at) and not errors(at)
+    at.switch_page("pages/explorer.py").run()
+    # now a broken file: a clear message, and the PNG stays loaded
+    at.file_uploader(key="up_files").set_value(("scan.npy", b"\x93NUMPY garbage", "application/octet-stream")).run()
+    msgs = errors(at)
+    assert any(m.startswith("Could not use scan.npy:") for m in msgs), msgs
+    assert not at.exception
+    assert any("Keeping the previously loaded data" in i.value for i in at.info)
+    assert "PNG" in captions(at)
+
+
+def test_pickled_object_array_is_refused():
+    at = open_page("explorer", {"src": "upload"})
+    buf = io.BytesIO()
+    np.save(buf, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    at.file_uploader(key="up_files").set_value(("evil.npy", buf.getvalue(), "application/octet-stream")).run()
+    assert any("evil.npy" in m for m in errors(at)) and not at.exception
+
+
+def test_multicoil_kspace_runs_through_explorer_and_tv():
+    k, _ = simulate_multicoil(shepp_logan(64), n_coils=4)
+    at = open_page("explorer", {"src": "upload"})
+    at.file_uploader(key="up_files").set_value(("coils.npy", npy_bytes(k), "application/octet-stream")).run()
+    assert not errors(at)
+    assert at.number_input(key="ex_coil").value == 0
+    at.number_input(key="ex_coil").set_value(3).run()
+    assert not errors(at)
+    at.switch_page("pages/tv.py").run()
+    assert "Multi-coil" in captions(at)
+    at.number_input(key="w_iters").set_value(30)
+    at.button(key="tv_run").click().run()
+    assert not errors(at)
+    gain = next(m for m in at.metric if m.label == "PSNR").proto.delta
+    assert float(gain.split()[0]) > 5
+    at.switch_page("pages/compare.py").run()
+    assert not errors(at)
+    assert list(at.dataframe[0].value.index)[:2] == ["zero-filled", "TV"]
