@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -290,9 +291,17 @@ def _record_arrays(n: tf.Tensor) -> list[tf.TensorArray]:
 
 
 def _stack(tas: list[tf.TensorArray], count: tf.Tensor) -> tf.Tensor:
-    # (6, count): objective, data, tv, rel_change, psnr, ssim
-    return tf.stack([ta.stack()[:count] for ta in tas])
+    """(6, n) records: objective, data, tv, rel_change, psnr, ssim; row ``count`` holds the
+    number of iterations run (XLA wants static shapes, so the caller slices)."""
+    rows = tf.stack([ta.stack() for ta in tas])
+    n = tf.shape(rows)[1]
+    return tf.concat([rows, tf.fill([1, n], tf.cast(count, tf.float32))], axis=0)
 
+
+#: Compile the solver loops with XLA (fuses the elementwise work around the FFTs: about 2x
+#: faster on CPU). Set RECON_LAB_XLA=0 to fall back to plain graphs. Each new image size
+#: compiles once (about a second).
+_XLA = os.environ.get("RECON_LAB_XLA", "1") != "0"
 
 _SPEC_C = tf.TensorSpec([None, None], tf.complex64)
 _SPEC_C2 = tf.TensorSpec([2, None, None], tf.complex64)
@@ -353,6 +362,7 @@ _admm_chunk = {
     (adaptive, with_ref): tf.function(
         functools.partial(_admm_chunk_impl, adaptive=adaptive, with_ref=with_ref),
         input_signature=_ADMM_SPECS,
+        jit_compile=_XLA,
     )
     for adaptive in (False, True)
     for with_ref in (False, True)
@@ -398,7 +408,8 @@ _PDHG_SPECS = [_SPEC_C, _SPEC_C, _SPEC_C2, _SPEC_C, _SPEC_R, _SPEC_R, _SPEC_S, _
                _SPEC_S, _SPEC_S, _SPEC_S, _SPEC_I, _SPEC_I]
 _pdhg_chunk = {
     with_ref: tf.function(
-        functools.partial(_pdhg_chunk_impl, with_ref=with_ref), input_signature=_PDHG_SPECS
+        functools.partial(_pdhg_chunk_impl, with_ref=with_ref), input_signature=_PDHG_SPECS,
+        jit_compile=_XLA,
     )
     for with_ref in (False, True)
 }
@@ -596,6 +607,7 @@ def tv_iterations(
                 tf.constant(it, tf.int32),
             )
         recs = recs.numpy()
+        recs = recs[:6, : int(recs[6, 0])] if recs.shape[1] else recs[:6]
         elapsed = time.perf_counter() - t_start
         get_image = image_of(x)
         for j in range(recs.shape[1]):
@@ -636,6 +648,7 @@ def _sense_iterations(xs, ss, y_t, m_t, ref_t, lam, method, cfg, chunk, with_ref
                 x, xbar, p, q, y_t, s_t, m_t, ref_t, lam_t, tf.constant(tau, tf.float32),
                 tf.constant(sigma, tf.float32), tf.constant(cfg.theta, tf.float32), tol_t, n, start)
         recs = recs.numpy()
+        recs = recs[:6, : int(recs[6, 0])] if recs.shape[1] else recs[:6]
         elapsed = time.perf_counter() - t_start
         get_image = image_of(x)
         for j in range(recs.shape[1]):

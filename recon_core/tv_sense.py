@@ -30,6 +30,7 @@ import functools
 import tensorflow as tf
 
 from recon_core.tv import (
+    _XLA,
     _SPEC_C,
     _SPEC_C2,
     _SPEC_I,
@@ -121,7 +122,7 @@ _ADMM_SPECS = [_SPEC_C, _SPEC_C2, _SPEC_C2, _SPEC_C3, _SPEC_C3, _SPEC_R, _SPEC_R
 def admm_sense_chunk(cg_iter: int, with_ref: bool):
     """Compiled ADMM chunk for a CG depth (one trace per depth, reused across calls)."""
     return tf.function(functools.partial(_admm_sense_impl, cg_iter=cg_iter, with_ref=with_ref),
-                       input_signature=_ADMM_SPECS)
+                       input_signature=_ADMM_SPECS, jit_compile=_XLA)
 
 
 def _pdhg_sense_impl(x, xbar, p, q, y, sens, mask, ref, lam, tau, sigma, theta, tol, n, start, with_ref):
@@ -155,6 +156,7 @@ def _pdhg_sense_impl(x, xbar, p, q, y, sens, mask, ref, lam, tau, sigma, theta, 
 _PDHG_SPECS = [_SPEC_C, _SPEC_C, _SPEC_C3, _SPEC_C2, _SPEC_C3, _SPEC_C3, _SPEC_R, _SPEC_R, _SPEC_S,
                _SPEC_S, _SPEC_S, _SPEC_S, _SPEC_S, _SPEC_I, _SPEC_I]
 pdhg_sense_chunk = {
-    wr: tf.function(functools.partial(_pdhg_sense_impl, with_ref=wr), input_signature=_PDHG_SPECS)
+    wr: tf.function(functools.partial(_pdhg_sense_impl, with_ref=wr), input_signature=_PDHG_SPECS,
+                    jit_compile=_XLA)
     for wr in (False, True)
 }
