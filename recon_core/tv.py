@@ -286,8 +286,14 @@ def _converged(rc: tf.Tensor, tol: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
     return tf.logical_and(rc < tol, index >= 1)
 
 
+#: Iterations per compiled call at most. The record arrays have this fixed size, so XLA
+#: compiles a solver once per image size instead of once per iteration count.
+CHUNK_CAP = 64
+
+
 def _record_arrays(n: tf.Tensor) -> list[tf.TensorArray]:
-    return [tf.TensorArray(tf.float32, size=n, dynamic_size=False) for _ in range(6)]
+    del n  # at most CHUNK_CAP iterations run per call
+    return [tf.TensorArray(tf.float32, size=CHUNK_CAP, dynamic_size=False) for _ in range(6)]
 
 
 def _stack(tas: list[tf.TensorArray], count: tf.Tensor) -> tf.Tensor:
@@ -594,7 +600,7 @@ def tv_iterations(
     lam_t = tf.constant(lam, tf.float32)
     tol_t = tf.constant(cfg.tol, tf.float32)
     while it < cfg.max_iter:
-        n = tf.constant(min(chunk, cfg.max_iter - it), tf.int32)
+        n = tf.constant(min(chunk, cfg.max_iter - it, CHUNK_CAP), tf.int32)
         if method == "admm":
             x, z, u, rho_t, recs, done = fn(
                 x, z, u, rho_t, y_t, m_t, lap, ref_t, lam_t,
@@ -638,7 +644,7 @@ def _sense_iterations(xs, ss, y_t, m_t, ref_t, lam, method, cfg, chunk, with_ref
         fn = tv_sense.pdhg_sense_chunk[with_ref]
     it = 0
     while it < cfg.max_iter:
-        n = tf.constant(min(chunk, cfg.max_iter - it), tf.int32)
+        n = tf.constant(min(chunk, cfg.max_iter - it, CHUNK_CAP), tf.int32)
         start = tf.constant(it, tf.int32)
         if method == "admm":
             x, z, u, recs, done = fn(x, z, u, y_t, s_t, m_t, ref_t, lam_t, tf.constant(rho, tf.float32),
