@@ -1,0 +1,96 @@
+"""SigPy bridge for the benchmarks: ``sigpy.mri.app.TotalVariationRecon`` on one coil.
+
+SigPy's recipe solves
+
+    min_x 1/2 || P F S x - y ||^2 + lamda || G x ||_1
+
+with ``F`` the centred orthonormal FFT (``sigpy.fft``; :func:`check_fft_convention` confirms
+``Sense`` with ``mps = 1`` equals :func:`recon_core.fft2c`), ``G`` periodic finite differences
+(``sigpy.linop.FiniteDifference``) and ``|| . ||_1`` the element-wise L1 norm
+(``sigpy.prox.L1Reg`` soft-thresholds each gradient component on its own). That is
+*anisotropic* TV, ``sum |D_v x| + |D_h x|``, while ours and BART's are isotropic,
+``sum sqrt(|D_v x|^2 + |D_h x|^2)``: with the same lamda SigPy regularises a little more
+strongly and converges to a slightly different image. ``weights`` scales the residual by
+``sqrt(weights)``, which for a 0/1 mask is the mask itself.
+
+The solver is SigPy's primal-dual hybrid gradient (PDHG). Its default steps are ``sigma = 1``
+and ``tau = 1 / max_eig(A^H A + G^H G)`` (30 power iterations at start-up, counted in every
+timed run because a user pays them on every call); ``sigma`` is the knob we tune.
+
+This module is for benchmarks only; nothing in ``recon_core`` or ``pages`` imports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+__all__ = ["sigpy_version", "check_fft_convention", "SigpyTV"]
+
+
+def _import():
+    try:
+        import sigpy
+        import sigpy.mri
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError("sigpy is required for this peer: pip install sigpy") from err
+    return sigpy
+
+
+def sigpy_version() -> str:
+    """Installed SigPy version, or ``"missing"``."""
+    try:
+        return _import().__version__
+    except ImportError:
+        return "missing"
+
+
+def check_fft_convention(fft2c, shape: tuple[int, int] = (8, 6)) -> float:
+    """Max abs difference between SigPy's ``Sense`` (one coil of ones) and ``fft2c``."""
+    sp = _import()
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64)
+    sense = sp.mri.linop.Sense(np.ones((1, *shape), np.complex64))
+    return float(np.max(np.abs(sense(x)[0] - fft2c(x))))
+
+
+class SigpyTV:
+    """``TotalVariationRecon`` with ``max_iter`` chosen per call.
+
+    Args:
+        kspace: complex, shape (H, W), centred, orthonormal.
+        mask: bool, shape (H, W).
+        lam: TV weight (SigPy's ``lamda``).
+        sigma: PDHG dual step; None keeps SigPy's default (1, with ``tau`` from power iteration).
+    """
+
+    def __init__(self, kspace: np.ndarray, mask: np.ndarray, lam: float,
+                 sigma: float | None = None) -> None:
+        self._sp = _import()
+        if kspace.shape != mask.shape or kspace.ndim != 2:
+            raise ValueError(f"kspace {kspace.shape} and mask {mask.shape} must be equal (H, W)")
+        self.y = (np.asarray(kspace) * mask).astype(np.complex64)[None]
+        self.mps = np.ones_like(self.y)
+        self.weights = mask.astype(np.float32)
+        self.lam = float(lam)
+        self.sigma = sigma
+
+    def _app(self, n_iter: int):
+        kwargs = {} if self.sigma is None else {"sigma": self.sigma}
+        return self._sp.mri.app.TotalVariationRecon(
+            self.y, self.mps, self.lam, weights=self.weights, max_iter=int(n_iter),
+            show_pbar=False, **kwargs)
+
+    def __call__(self, n_iter: int) -> np.ndarray:
+        """Run ``n_iter`` PDHG iterations; returns complex64 (H, W), centred."""
+        return np.asarray(self._app(n_iter).run())
+
+    def psnr_curve(self, n_iter: int, score: Callable[[np.ndarray], float]) -> np.ndarray:
+        """``score`` of the iterate after each of ``n_iter`` iterations (same iterates as run)."""
+        app = self._app(n_iter)
+        out = np.empty(n_iter)
+        for k in range(n_iter):
+            app.alg.update()
+            out[k] = score(app.x)
+        return out
