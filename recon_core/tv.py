@@ -669,47 +669,67 @@ def _make_record(it: int, vals: np.ndarray, elapsed: float) -> IterationRecord:
     return IterationRecord(it, obj, data, tv, rc, p, s, elapsed)
 
 
+class _GradientSolver:
+    """A Keras optimizer, its variable and the compiled step, reused across solves.
+
+    Building them anew for every solve retraced the step (about 0.3 s a call); one solver per
+    (size, optimizer, momentum, reference or not) is kept and reset instead.
+    """
+
+    def __init__(self, h: int, w: int, optimizer: str, momentum: float, with_ref: bool):
+        self.var = tf.Variable(tf.zeros((2, h, w), tf.float32))
+        if optimizer == "adam":
+            self.opt = keras.optimizers.Adam(learning_rate=1e-3)
+        else:
+            self.opt = keras.optimizers.SGD(learning_rate=1e-3, momentum=momentum)
+        self.opt.build([self.var])
+        self.with_ref = with_ref
+        self.step = tf.function(self._step)
+
+    def reset(self, xs: np.ndarray, learning_rate: float) -> None:
+        self.var.assign(np.stack([xs.real, xs.imag]).astype(np.float32))
+        for v in self.opt.variables:
+            v.assign(learning_rate if v.name == "learning_rate" else tf.zeros_like(v))
+
+    def _terms(self, y_m, maskc):
+        x = tf.complex(self.var[0], self.var[1])
+        h, w = tf.shape(x)[0], tf.shape(x)[1]
+        scale = tf.cast(tf.math.rsqrt(tf.cast(h * w, tf.float32)), tf.complex64)
+        data = 0.5 * tf.reduce_sum(_abs2(_fft(x, scale) * maskc - y_m))
+        g = _grad(x)
+        return x, data, _abs2(g[0]) + _abs2(g[1])
+
+    def _step(self, y_m, maskc, ref, lam, eps2):
+        x_old = tf.complex(self.var[0], self.var[1])
+        with tf.GradientTape() as tape:
+            _, data, n2 = self._terms(y_m, maskc)
+            loss = data + lam * tf.reduce_sum(tf.sqrt(n2 + eps2))
+        grads = tape.gradient(loss, [self.var])
+        self.opt.apply_gradients(zip(grads, [self.var]))
+        x, data, n2 = self._terms(y_m, maskc)
+        tv = tf.reduce_sum(tf.sqrt(n2))
+        p, s = _quality(x, ref, self.with_ref)
+        return tf.stack([data + lam * tv, data, tv, _rel_change(x, x_old), p, s])
+
+
+@functools.lru_cache(maxsize=8)
+def _gradient_solver(h: int, w: int, optimizer: str, momentum: float, with_ref: bool) -> _GradientSolver:
+    return _GradientSolver(h, w, optimizer, momentum, with_ref)
+
+
 def _gradient_iterations(xs, y_t, m_t, ref_t, lam, cfg: GradientConfig, chunk, with_ref, t_start):
     h, w = xs.shape
-    var = tf.Variable(np.stack([xs.real, xs.imag]).astype(np.float32))
-    if cfg.optimizer == "adam":
-        opt = keras.optimizers.Adam(learning_rate=cfg.learning_rate)
-    else:
-        opt = keras.optimizers.SGD(learning_rate=cfg.learning_rate, momentum=cfg.momentum)
-    scale = tf.cast(tf.math.rsqrt(tf.cast(h * w, tf.float32)), tf.complex64)
+    solver = _gradient_solver(h, w, cfg.optimizer, float(cfg.momentum), with_ref)
+    solver.reset(xs, cfg.learning_rate)
     maskc = tf.cast(m_t, tf.complex64)
-    y_m = y_t * maskc
-    lam_t = tf.constant(lam, tf.float32)
-    eps2 = tf.constant(cfg.eps**2, tf.float32)
-
-    def terms(v):
-        x = tf.complex(v[0], v[1])
-        k = _fft(x, scale)
-        data = 0.5 * tf.reduce_sum(_abs2(k * maskc - y_m))
-        g = _grad(x)
-        n2 = _abs2(g[0]) + _abs2(g[1])
-        return x, data, n2
-
-    @tf.function
-    def step():
-        x_old = tf.complex(var[0], var[1])
-        with tf.GradientTape() as tape:
-            _, data, n2 = terms(var)
-            loss = data + lam_t * tf.reduce_sum(tf.sqrt(n2 + eps2))
-        grads = tape.gradient(loss, [var])
-        opt.apply_gradients(zip(grads, [var]))
-        x, data, n2 = terms(var)
-        tv = tf.reduce_sum(tf.sqrt(n2))
-        rc = _rel_change(x, x_old)
-        p, s = _quality(x, ref_t, with_ref)
-        return tf.stack([data + lam_t * tv, data, tv, rc, p, s])
-
+    args = (y_t * maskc, maskc, ref_t, tf.constant(lam, tf.float32),
+            tf.constant(cfg.eps**2, tf.float32))
     it = 0
     while it < cfg.max_iter:
         n = min(chunk, cfg.max_iter - it)
-        rows = [step() for _ in range(n)]
+        rows = [solver.step(*args) for _ in range(n)]
         elapsed = time.perf_counter() - t_start
-        v = tf.complex(var[0], var[1])
+        v = tf.complex(solver.var[0], solver.var[1])
         get_image = (lambda v=v: np.fft.fftshift(v.numpy()))
         done = False
         for r in rows:
