@@ -55,8 +55,38 @@ from recon_core.tv import (  # noqa: E402
     tv_objective,
 )
 from recon_core.zerofill import zero_filled  # noqa: E402
+from recon_core.cache import ModelCache, TrainedModel, get_or_train  # noqa: E402
+from recon_core.evaluation import EvaluationResult, evaluate, held_out_images  # noqa: E402
+from recon_core.models import DataConsistency, ResCNN, UnrolledNet, reconstruct  # noqa: E402
+from recon_core.pretrained import PRETRAINED_NAMES, load_pretrained  # noqa: E402
+from recon_core.train_config import (  # noqa: E402
+    DEFAULT_CONFIGS,
+    DEFAULT_RESCNN,
+    DEFAULT_UNROLLED,
+    TrainConfig,
+)
+from recon_core.training import TrainProgress, TrainResult, train  # noqa: E402
 
 __all__ = [
+    "DEFAULT_CONFIGS",
+    "DEFAULT_RESCNN",
+    "DEFAULT_UNROLLED",
+    "DataConsistency",
+    "EvaluationResult",
+    "ModelCache",
+    "PRETRAINED_NAMES",
+    "ResCNN",
+    "TrainConfig",
+    "TrainProgress",
+    "TrainResult",
+    "TrainedModel",
+    "UnrolledNet",
+    "evaluate",
+    "get_or_train",
+    "held_out_images",
+    "load_pretrained",
+    "reconstruct",
+    "train",
     "coil_zero_filled",
     "estimate_sens_maps",
     "rss",

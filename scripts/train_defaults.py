@@ -1,0 +1,168 @@
+"""Train the shipped default networks and write them to ``recon_core/weights/``.
+
+One command regenerates both (about 20 minutes on 2 CPU cores, much less on a GPU)::
+
+    python scripts/train_defaults.py
+
+It trains :data:`recon_core.train_config.DEFAULT_RESCNN` and ``DEFAULT_UNROLLED`` with
+:func:`recon_core.training.train`, saves ``<name>_default.keras`` (uncompiled, weights only) and
+``<name>_default.json`` (config, history, sha256, timings, versions), then scores both networks
+against zero-filled and TV on 256x256 Shepp–Logan (4x random mask, seed 0) and on 64 held-out
+random-ellipse images, and stores those scores in the JSON files and in
+``recon_core/weights/EVALUATION.md``.
+
+An interrupted run resumes where it stopped (checkpoints in ``artifacts/train_defaults/``).
+
+Options: ``--only rescnn`` (or ``unrolled``) trains one network; ``--steps N`` and
+``--set FIELD=VALUE`` override the config (for experiments; combine with ``--out`` so as not to
+overwrite the shipped files); ``--skip-training`` only re-scores the existing files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from recon_core.data import shepp_logan  # noqa: E402
+from recon_core.evaluation import evaluate  # noqa: E402
+from recon_core.fourier import fft2c  # noqa: E402
+from recon_core.masks import make_mask  # noqa: E402
+from recon_core.metrics import psnr  # noqa: E402
+from recon_core.models import reconstruct  # noqa: E402
+from recon_core.pretrained import (  # noqa: E402
+    PRETRAINED_NAMES,
+    WEIGHTS_DIR,
+    load_pretrained,
+    pretrained_paths,
+    save_pretrained,
+)
+from recon_core.train_config import DEFAULT_CONFIGS  # noqa: E402
+from recon_core.training import train  # noqa: E402
+
+COMMAND = "python scripts/train_defaults.py"
+
+
+class Printer:
+    """Progress callback: prints a line every ``every`` steps and at each validation.
+
+    It also prints the phantom PSNR at validation steps, for information only (the phantom is
+    the test image; nothing is selected on it).
+    """
+
+    def __init__(self, name, model_getter, every=50):
+        self.name, self.every, self.get_model = name, every, model_getter
+        self.losses = []
+        x = shepp_logan(256)
+        m = make_mask(x.shape, 4, kind="random", seed=0)
+        self.phantom = (x, fft2c(x) * m, m)
+
+    def __call__(self, p):
+        self.losses.append(p.loss)
+        if p.step % self.every and p.val_psnr is None:
+            return None
+        rate = p.step / max(p.elapsed, 1e-9)
+        msg = (f"[{self.name}] step {p.step}/{p.steps}  loss {np.mean(self.losses[-self.every:]):.5f}"
+               f"  {p.elapsed:6.0f}s")
+        if p.val_psnr is not None:
+            model = self.get_model()
+            x, k, m = self.phantom
+            ph = psnr(x, reconstruct(model, k, m)) if model is not None else float("nan")
+            msg += f"  val {p.val_psnr:.2f} dB / {p.val_ssim:.4f}  (phantom {ph:.2f} dB)"
+        print(msg, flush=True)
+        return None
+
+
+def _train_one(name, config, out_dir, ckpt_root):
+    import keras
+
+    holder = {}
+
+    class ModelRef(keras.callbacks.Callback):  # exposes the live model to the printer
+        def on_train_begin(self, logs=None):
+            holder["model"] = self.model
+
+    printer = Printer(name, lambda: holder.get("model"))
+    print(f"[{name}] config {config.config_hash()}: {config}", flush=True)
+    t0 = time.perf_counter()
+    result = train(config, callbacks=[ModelRef(), printer], checkpoint_dir=ckpt_root / name)
+    wall = time.perf_counter() - t0
+    print(f"[{name}] done: {result.steps_done} steps, {result.history['train_seconds']:.0f} s of "
+          f"training in total ({wall:.0f} s in this run)", flush=True)
+    extra = {"command": COMMAND, "train_seconds": result.history["train_seconds"],
+             "steps_per_second": result.steps_done / max(result.history["train_seconds"], 1e-9)}
+    paths = save_pretrained(name, result.model, config, result.history, out_dir, extra=extra)
+    print(f"[{name}] wrote {paths[0]} ({paths[0].stat().st_size / 1024:.0f} KiB)", flush=True)
+
+
+def _score(names, out_dir, n_eval):
+    loaded = {name: load_pretrained(name, out_dir) for name in names}
+    nets = {name: t.model for name, t in loaded.items()}
+    t = time.perf_counter()
+    phantom = evaluate(nets, shepp_logan(256))
+    held = evaluate(nets, n=n_eval)
+    print(f"scored in {time.perf_counter() - t:.0f} s", flush=True)
+    report = ("## Shepp–Logan 256x256, 4x random mask (seed 0)\n\n" + phantom.to_markdown()
+              + f"\n## Held-out set: {n_eval} random-ellipse images 256x256, 4x random masks "
+              f"(image i: seed i)\n\n" + held.to_markdown())
+    print(report, flush=True)
+    for name in names:
+        _, json_path = pretrained_paths(name, out_dir)
+        meta = json.loads(json_path.read_text(encoding="utf-8"))
+        meta["evaluation"] = {
+            "shepp_logan_256_4x_seed0": {m: {k: v[0] for k, v in s.items()}
+                                         for m, s in phantom.summary().items()},
+            f"held_out_{n_eval}": held.summary(),
+        }
+        history = meta.pop("history")
+        meta["history"] = history  # keep the long history last
+        json_path.write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    (Path(out_dir) / "EVALUATION.md").write_text(
+        f"# Shipped networks, scored by `{COMMAND}`\n\n" + report, encoding="utf-8")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Train the shipped default networks.")
+    parser.add_argument("--only", choices=PRETRAINED_NAMES, action="append",
+                        help="train only this network (repeatable)")
+    parser.add_argument("--steps", type=int, help="override the number of steps (experiments)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override a config field (experiments), e.g. --set crop_size=96")
+    parser.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="output directory")
+    parser.add_argument("--checkpoints", type=Path, default=ROOT / "artifacts" / "train_defaults",
+                        help="checkpoint directory (resume)")
+    parser.add_argument("--n-eval", type=int, default=64, help="held-out images to score on")
+    parser.add_argument("--skip-training", action="store_true", help="only score existing files")
+    args = parser.parse_args(argv)
+    names = args.only or list(PRETRAINED_NAMES)
+    t0 = time.perf_counter()
+    if not args.skip_training:
+        for name in names:
+            config = DEFAULT_CONFIGS[name]
+            if args.steps:
+                config = config.replace(steps=args.steps)
+            for item in args.set:
+                key, _, value = item.partition("=")
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    pass  # a plain string
+                config = config.replace(**{key: value})
+            _train_one(name, config, args.out, args.checkpoints)
+    scored = [n for n in PRETRAINED_NAMES if pretrained_paths(n, args.out)[0].is_file()]
+    if args.n_eval > 0 and scored:
+        _score(scored, args.out, args.n_eval)
+    print(f"total {time.perf_counter() - t0:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

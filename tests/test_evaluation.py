@@ -1,0 +1,161 @@
+"""Tests of recon_core.evaluation and of the shipped pre-trained networks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from recon_core.data import random_ellipses, shepp_logan
+from recon_core.evaluation import EvaluationResult, evaluate, evaluation_masks, held_out_images
+from recon_core.fourier import fft2c, ifft2c
+from recon_core.masks import make_mask
+from recon_core.metrics import nmse, psnr, ssim
+from recon_core.models import ResCNN, UnrolledNet, reconstruct
+from recon_core.pretrained import PRETRAINED_NAMES, load_pretrained, pretrained_paths
+from recon_core.train_config import DEFAULT_CONFIGS
+from recon_core.training_data import HELD_OUT_SEED, VALIDATION_SEED
+from recon_core.tv import reconstruct_tv
+
+
+@pytest.fixture(scope="module")
+def nets():
+    return {"res": ResCNN(2, 4, seed=0), "unr": UnrolledNet(2, 2, 4, seed=0)}
+
+
+def test_numbers_match_the_metrics_module(nets):
+    images = np.stack([random_ellipses(32, seed=s) for s in (3, 4, 5)])
+    res = evaluate(nets, images, tv_max_iter=20, keep_images=True)
+    assert res.methods == ("zero_filled", "tv", "res", "unr")
+    assert res.n_images == 3
+    masks = np.stack([make_mask((32, 32), 4, kind="random", seed=i) for i in range(3)])
+    k = fft2c(images) * masks
+    expected = {
+        "zero_filled": ifft2c(k),
+        "tv": np.stack([reconstruct_tv(k[i], masks[i], max_iter=20).image for i in range(3)]),
+        "res": reconstruct(nets["res"], k, masks),
+        "unr": reconstruct(nets["unr"], k, masks),
+    }
+    for method, recon in expected.items():
+        np.testing.assert_allclose(res.images[method], recon, atol=1e-5)
+        for i in range(3):
+            assert res.per_image[method]["psnr"][i] == pytest.approx(psnr(images[i], recon[i]), abs=1e-4)
+            assert res.per_image[method]["ssim"][i] == pytest.approx(ssim(images[i], recon[i]), abs=1e-5)
+            assert res.per_image[method]["nmse"][i] == pytest.approx(nmse(images[i], recon[i]), rel=1e-4)
+    summary = res.summary()
+    for method in res.methods:
+        v = res.per_image[method]["psnr"]
+        assert summary[method]["psnr"] == (pytest.approx(v.mean()), pytest.approx(v.std()))
+    assert len(res.rows()) == 3 * 4
+    table = res.to_markdown()
+    assert table.count("\n") == 2 + 4 and "| zero_filled |" in table
+
+
+def test_same_inputs_for_every_method():
+    """Zero-filled equals a network that returns its input, image for image."""
+    identity = ResCNN(1, 1, seed=0)
+    identity(np.zeros((1, 8, 8, 1), np.float32))
+    identity.set_weights([np.zeros_like(w) for w in identity.get_weights()])
+    res = evaluate({"identity": identity}, n=3, size=32, tv=False)
+    for metric in ("psnr", "ssim", "nmse"):
+        np.testing.assert_allclose(res.per_image["identity"][metric],
+                                   res.per_image["zero_filled"][metric], rtol=1e-4)
+
+
+def test_held_out_set_is_seeded_and_disjoint_from_validation():
+    a = held_out_images(3, size=32)
+    np.testing.assert_array_equal(a, held_out_images(3, size=32))
+    np.testing.assert_array_equal(a[2], random_ellipses(32, seed=HELD_OUT_SEED + 2))
+    assert abs(HELD_OUT_SEED - VALIDATION_SEED) > 1000
+
+
+def test_masks_of_the_evaluation():
+    m = evaluation_masks(3, (64, 64))
+    np.testing.assert_array_equal(m[0], make_mask((64, 64), 4, kind="random", seed=0))
+    assert not np.array_equal(m[0], m[1])
+    fixed = evaluation_masks(3, (64, 64), fixed_mask=True, mask_seed=5)
+    assert all(np.array_equal(fixed[i], make_mask((64, 64), 4, seed=5)) for i in range(3))
+
+
+def test_explicit_masks_and_single_image():
+    x = shepp_logan(32)
+    mask = np.zeros((32, 32), bool)
+    mask[:, ::2] = True
+    res = evaluate(images=x, masks=mask, tv=False)
+    assert res.per_image["zero_filled"]["psnr"][0] == pytest.approx(psnr(x, ifft2c(fft2c(x) * mask)))
+
+
+def test_rejects_bad_arguments(nets):
+    with pytest.raises(ValueError, match="clash"):
+        evaluate({"tv": nets["res"]}, n=1, size=32)
+    with pytest.raises(ValueError, match="nothing to evaluate"):
+        evaluate(n=1, size=32, zero_filled=False, tv=False)
+    with pytest.raises(ValueError, match="models"):
+        evaluate(models=[1, 2], n=1, size=32)
+    with pytest.raises(ValueError, match="images"):
+        evaluate(images=np.zeros((1, 1, 8, 8)))
+
+
+def test_result_summary_std_is_population_std():
+    r = EvaluationResult(("a",), {"a": {"psnr": np.array([1.0, 3.0]), "ssim": np.array([0.5, 0.5]),
+                                        "nmse": np.array([0.1, 0.3])}})
+    assert r.summary()["a"]["psnr"] == (2.0, 1.0)
+
+
+# ------------------------------------------------------------------------ shipped networks
+
+
+@pytest.mark.parametrize("name", PRETRAINED_NAMES)
+def test_shipped_files_are_small_and_documented(name):
+    model_path, json_path = pretrained_paths(name)
+    assert model_path.stat().st_size < 2 * 2**20
+    meta = json.loads(json_path.read_text())
+    assert meta["config"] == DEFAULT_CONFIGS[name].to_dict()
+    assert meta["command"] == "python scripts/train_defaults.py"
+    assert len(meta["history"]["loss"]) == DEFAULT_CONFIGS[name].steps
+
+
+@pytest.fixture(scope="module")
+def phantom():
+    x = shepp_logan(256)
+    m = make_mask(x.shape, 4, kind="random", seed=0)
+    return x, fft2c(x) * m, m
+
+
+# Measured on the shipped files (scripts/train_defaults.py, 2 CPU cores): ResCNN 27.16 dB,
+# unrolled 37.72 dB; zero-filled 19.69 dB. The floors below are those figures minus 0.1 dB.
+@pytest.mark.parametrize("name, floor", [("rescnn", 27.0), ("unrolled", 37.6)])
+def test_shipped_networks_on_the_phantom(name, floor, phantom):
+    x, k, m = phantom
+    loaded = load_pretrained(name)
+    assert loaded.from_cache and loaded.config == DEFAULT_CONFIGS[name]
+    value = psnr(x, reconstruct(loaded.model, k, m))
+    assert value >= floor
+    assert value > psnr(x, ifft2c(k)) + 5  # far better than zero-filled (19.7 dB)
+
+
+def test_shipped_unrolled_reaches_its_target(phantom):
+    x, k, m = phantom
+    assert psnr(x, reconstruct(load_pretrained("unrolled").model, k, m)) >= 36.0
+
+
+@pytest.mark.xfail(strict=True, reason="issue target 31.9 dB (the tutorial's figure) not reached "
+                   "within the ~10 min CPU training budget: the shipped ResCNN gives 27.16 dB")
+def test_shipped_rescnn_reaches_the_tutorial_figure(phantom):
+    x, k, m = phantom
+    assert psnr(x, reconstruct(load_pretrained("rescnn").model, k, m)) >= 31.9
+
+
+def test_shipped_scores_are_recorded():
+    for name in PRETRAINED_NAMES:
+        meta = json.loads(pretrained_paths(name)[1].read_text())
+        held = meta["evaluation"]["held_out_64"]
+        assert held[name]["psnr"][0] > held["zero_filled"]["psnr"][0] + 5
+
+
+def test_load_pretrained_rejects_unknown_names(tmp_path):
+    with pytest.raises(ValueError, match="unknown pre-trained"):
+        load_pretrained("unet")
+    with pytest.raises(FileNotFoundError, match="train_defaults"):
+        load_pretrained("rescnn", tmp_path)
