@@ -9,6 +9,8 @@ PAGES = [
     st.Page("pages/explorer.py", title="K-space explorer", icon=":material/grid_on:"),
     st.Page("pages/masks.py", title="Mask designer", icon=":material/texture:"),
     st.Page("pages/tv.py", title="TV reconstruction", icon=":material/auto_graph:"),
+    st.Page("pages/deep_learning.py", title="Deep learning", icon=":material/neurology:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
 ]
 
 

@@ -9,15 +9,34 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import plotly.colors as pcolors
 import plotly.graph_objects as go
 from numpy.typing import ArrayLike
 from plotly.subplots import make_subplots
 
 from recon_core._checks import as_array
 
-__all__ = ["image_figure", "kspace_axes", "images_row", "curves_figure"]
+__all__ = ["rgb_colorscale", "image_figure", "kspace_axes", "images_row", "curves_figure"]
 
 _LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template="plotly_dark")
+
+
+def rgb_colorscale(name: str) -> list[list]:
+    """A named plotly colour scale as explicit ``[position, "rgb(r, g, b)"]`` stops.
+
+    Streamlit's bundled plotly.js misreads some hex stops (inferno's ``#000004`` is drawn
+    violet), so the figures carry rgb() strings.
+    """
+    try:
+        stops = pcolors.get_colorscale(name)
+    except Exception as exc:
+        raise ValueError(f"unknown colour scale {name!r}") from exc
+    out = []
+    for pos, col in stops:
+        if col.startswith("#"):
+            col = "rgb({}, {}, {})".format(*pcolors.hex_to_rgb(col))
+        out.append([pos, col])
+    return out
 
 
 def kspace_axes(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -51,6 +70,7 @@ def image_figure(
     if a.ndim != 2:
         raise ValueError(f"image must be 2-D (H, W), got shape {a.shape}")
     a = np.real(a).astype(np.float32)
+    _scale = rgb_colorscale(colorscale)
     if kspace:
         ky, kx = kspace_axes(a.shape)
         x, y, xl, yl = kx, ky, "kx", "ky"
@@ -58,7 +78,7 @@ def image_figure(
         x, y, xl, yl = np.arange(a.shape[1]), np.arange(a.shape[0]), "x", "y"
     fig = go.Figure(
         go.Heatmap(
-            z=a, x=x, y=y, colorscale=colorscale, zmin=zmin, zmax=zmax,
+            z=a, x=x, y=y, colorscale=_scale, zmin=zmin, zmax=zmax,
             hovertemplate=f"{xl}=%{{x}}<br>{yl}=%{{y}}<br>{value_label}=%{{z:.4g}}<extra></extra>",
             colorbar=dict(thickness=10),
         )
@@ -86,11 +106,12 @@ def images_row(
         raise ValueError(f"images must all be 2-D with one shape, got {sorted(shapes)}")
     if zmax is None:
         zmax = float(max(a.max() for a in arrays.values()))
+    _scale = rgb_colorscale(colorscale)
     fig = make_subplots(rows=1, cols=len(arrays), subplot_titles=list(arrays),
                         horizontal_spacing=0.02)
     for i, a in enumerate(arrays.values(), start=1):
         fig.add_trace(
-            go.Heatmap(z=a, colorscale=colorscale, zmin=zmin, zmax=zmax, showscale=(i == len(arrays)),
+            go.Heatmap(z=a, colorscale=_scale, zmin=zmin, zmax=zmax, showscale=(i == len(arrays)),
                        hovertemplate="x=%{x}<br>y=%{y}<br>value=%{z:.4g}<extra></extra>",
                        colorbar=dict(thickness=10)),
             row=1, col=i,

@@ -41,3 +41,15 @@ def test_curves_figure_default_x_is_one_based():
     fig = curves_figure({"psnr": [1.0, 2.0, 3.0]}, log_y=True)
     assert list(fig.data[0].x) == [1, 2, 3]
     assert fig.layout.yaxis.type == "log"
+
+
+def test_colour_scales_are_rgb_strings():
+    # Streamlit's plotly.js draws inferno's first hex stop (#000004) violet: rgb() strings only.
+    from recon_core.figures import rgb_colorscale as colorscale
+
+    stops = colorscale("inferno")
+    assert stops[0] == [0.0, "rgb(0, 0, 4)"] and all(c.startswith("rgb(") for _, c in stops)
+    fig = image_figure(np.zeros((3, 3)), colorscale="inferno")
+    assert fig.data[0].colorscale[0][1] == "rgb(0, 0, 4)"
+    with pytest.raises(ValueError, match="unknown colour scale"):
+        colorscale("no-such-scale")

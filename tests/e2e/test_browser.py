@@ -13,6 +13,8 @@ PAGES = {
     "explorer": "K-space explorer",
     "masks": "Mask designer",
     "tv": "TV reconstruction",
+    "deep_learning": "Deep learning",
+    "compare": "Compare",
 }
 
 
@@ -56,7 +58,7 @@ def test_tv_run_shows_live_curve_and_final_metrics(app_url, page):
     page.goto(f"{app_url}/tv?iters=150")
     page.get_by_role("heading", name="TV reconstruction").wait_for()
     wait_idle(page)
-    page.get_by_role("button", name="Run").click()
+    page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_text("Loss").first.wait_for()
     page.get_by_text("PSNR against the reference").first.wait_for()
     wait_idle(page)
@@ -71,11 +73,30 @@ def test_tv_stop_keeps_partial_result(app_url, page):
     page.goto(f"{app_url}/tv?method=gradient&iters=5000&size=128")
     page.get_by_role("heading", name="TV reconstruction").wait_for()
     wait_idle(page)
-    page.get_by_role("button", name="Run").click()
+    page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_text("PSNR against the reference").first.wait_for()
-    page.get_by_role("button", name="Stop").click()
+    page.get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text("Stopped at iteration").wait_for()
     page.locator('[data-testid="stMetricLabel"]', has_text="Iterations · time").wait_for()
     wait_idle(page)
     assert_no_error_box(page)
     shot(page, "tv-stopped")
+
+
+def test_train_a_tiny_model(app_url, page):
+    page.goto(f"{app_url}/deep_learning?size=64")
+    page.get_by_role("heading", name="Deep learning").wait_for()
+    wait_idle(page)
+    page.get_by_text("train", exact=True).click()
+    wait_idle(page)
+    for label, value in [("Convolutions per block", "2"), ("Steps", "6")]:  # a tiny ResCNN
+        box = page.get_by_role("spinbutton", name=label)
+        box.fill(value)
+        box.press("Enter")
+        wait_idle(page)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.locator('[data-testid="stMetricLabel"]', has_text="PSNR").first.wait_for(timeout=300_000)
+    wait_idle(page)
+    assert_no_error_box(page)
+    page.get_by_text("Validation PSNR (dB)").first.wait_for()
+    shot(page, "deep-learning-trained")

@@ -1,0 +1,99 @@
+"""Compare: every reconstruction of the current data side by side, with metrics and exports."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import recon_core as rc
+from pages import _cached, _state, _ui
+from recon_core.figures import images_row
+
+st.title("Compare")
+cfg = _state.init()
+data = _state.current_data()
+mask = _state.current_mask(data.shape)
+st.caption(f"Data: {data.description}; {_state.mask_summary()}; TV with λ = {cfg['lam']:.2e} "
+           f"({cfg['method']}, {cfg['iters']} iterations, as on the TV page).")
+
+h, w = data.shape
+with st.sidebar:
+    st.header("Methods")
+    use_tv = st.toggle("TV", value=True, key="cmp_tv", help="TV reconstruction with the TV page's settings.")
+    use_res = st.toggle("ResCNN (pre-trained)", value=True, key="cmp_rescnn",
+                        help="The shipped ResCNN; networks trained on the Deep learning page are used "
+                             "there.")
+    use_unr = st.toggle("Unrolled (pre-trained)", value=True, key="cmp_unrolled",
+                        help="The shipped unrolled network with data consistency.")
+    st.header("Zoom")
+    ys = st.slider("Rows", 0, h, (0, h), key="cmp_rows", help="Show only this range of rows.")
+    xs = st.slider("Columns", 0, w, (0, w), key="cmp_cols", help="Show only this range of columns.")
+    err_max = st.slider("Error scale", 0.01, 1.0, 0.2, 0.01, key="cmp_errmax",
+                        help="Upper end of the colour scale of the error maps.")
+
+recons: dict[str, np.ndarray] = {"zero-filled": _cached.zero_filled(data.kspace, mask)}
+if use_tv:
+    try:
+        recons["TV"] = np.abs(_cached.tv_image(data.kspace, mask, float(cfg["lam"]), cfg["method"],
+                                               int(cfg["iters"])))
+    except ValueError as exc:
+        st.error(f"TV failed: {exc}")
+if data.multicoil and (use_res or use_unr):
+    st.info("The networks are single-coil; they are left out for multi-coil data.")
+for name, on in (("rescnn", use_res), ("unrolled", use_unr)):
+    if not on or data.multicoil:
+        continue
+    try:
+        net = _cached.pretrained(name)
+        recons["ResCNN" if name == "rescnn" else "unrolled"] = np.abs(_cached.network_recon(net, data.kspace, mask))
+    except FileNotFoundError as exc:
+        st.warning(f"{name} is not available: {exc}")
+    except ValueError as exc:
+        st.error(f"{name} cannot reconstruct these data: {exc}")
+
+if ys[1] - ys[0] < 8 or xs[1] - xs[0] < 8:
+    st.error("The zoom region must be at least 8×8 pixels; showing the whole image.")
+    ys, xs = (0, h), (0, w)
+crop = (slice(*ys), slice(*xs))
+shown = {"ground truth": data.truth[crop], **{k: v[crop] for k, v in recons.items()}}
+_ui.chart(images_row(shown, zmin=0.0, zmax=float(data.truth.max()), height=330), key="cmp_images")
+errors = {f"|error| {k}": np.abs(v - data.truth)[crop] for k, v in recons.items()}
+_ui.chart(images_row(errors, zmin=0.0, zmax=err_max, colorscale="inferno", height=330), key="cmp_errors")
+
+rows = []
+for name, img in recons.items():
+    m = _cached.metrics(data.truth, img)
+    rows.append({"method": name, "PSNR (dB)": m["psnr"], "SSIM": m["ssim"], "NMSE": m["nmse"]})
+table = pd.DataFrame(rows).set_index("method")
+st.dataframe(table.style.format({"PSNR (dB)": "{:.2f}", "SSIM": "{:.4f}", "NMSE": "{:.2e}"}))
+st.caption("Metrics on the whole image (magnitudes, data range = ground-truth maximum), not the zoom.")
+
+st.subheader("Export")
+report = {
+    "data": data.description,
+    "mask": {"kind": cfg["mkind"], "accel": cfg["accel"], "center_fraction": cfg["cf"] or None,
+             "seed": cfg["mseed"], "achieved_acceleration": rc.achieved_acceleration(mask)},
+    "tv": {"method": cfg["method"], "lam": cfg["lam"], "iterations": cfg["iters"]},
+    "metrics": {r["method"]: {k: v for k, v in r.items() if k != "method"} for r in rows},
+    "link_parameters": {k: str(v) for k, v in cfg.items()},
+    "recon_core_version": rc.__version__,
+}
+stack = np.stack([data.truth] + list(recons.values())).astype(np.float32)
+npy = io.BytesIO()
+np.save(npy, stack, allow_pickle=False)
+c = st.columns(4)
+c[0].download_button("Images (NPY)", npy.getvalue(), "reconstructions.npy", key="cmp_npy",
+                     help=f"float32 array of shape {stack.shape}: ground truth, then "
+                          f"{', '.join(recons)}.")
+c[1].download_button("Report (JSON)", json.dumps(report, indent=2), "report.json", "application/json",
+                     key="cmp_json", help="Settings and metrics; the link parameters reproduce this view.")
+c[2].download_button("Metrics (CSV)", table.to_csv(), "metrics.csv", "text/csv", key="cmp_csv",
+                     help="One row per method.")
+c[3].download_button("Side by side (PNG)", _cached.png_row([data.truth] + list(recons.values())),
+                     "comparison.png", "image/png", key="cmp_png",
+                     help="Ground truth and every reconstruction on one grey scale, 0 to the truth's max.")
+_state.sync_url()

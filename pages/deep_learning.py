@@ -1,0 +1,173 @@
+"""Deep learning: the tutorial's ResCNN and an unrolled network with data consistency."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from pages import _cached, _state, _ui
+from recon_core.figures import curves_figure, image_figure
+from recon_core.train_config import DEFAULT_CONFIGS, TrainConfig
+
+st.title("Deep learning")
+cfg = _state.init()
+st.markdown(
+    "**ResCNN** (the tutorial's network) learns to remove aliasing from the zero-filled magnitude. "
+    "The **unrolled** network alternates a small CNN with a *data-consistency* step that puts the "
+    "measured k-space samples back, so it can never contradict the measurement."
+)
+
+MODEL_LABELS = {"rescnn": "ResCNN (residual CNN on the zero-filled image)",
+                "unrolled": "Unrolled network (CNN + data consistency, repeated)"}
+
+with st.sidebar:
+    st.header("Network")
+    arch = st.selectbox("Model", list(MODEL_LABELS), format_func=MODEL_LABELS.get, key="dl_arch",
+                        help="Both are trained on random ellipses and tested on your image.")
+    source = st.radio("Weights", ["pre-trained", "train"], key="dl_source", horizontal=True,
+                      help="Pre-trained: the shipped network, instant. Train: your own settings "
+                           "(cached on disk: the same settings never train twice).")
+    base = DEFAULT_CONFIGS[arch]
+    if source == "train":
+        n_convs = st.number_input("Convolutions per block", 2, 16, min(base.n_convs, 5), key="dl_nconvs",
+                                  help="Depth of the CNN (per cascade for the unrolled network).")
+        n_filters = st.select_slider("Filters", [4, 8, 16, 32, 64], value=8, key="dl_nfilters",
+                                     help="Width of the hidden convolutions.")
+        extra = {}
+        if arch == "unrolled":
+            extra["n_cascades"] = st.number_input("Cascades", 1, 10, 3, key="dl_ncasc",
+                                                  help="How many CNN + data-consistency stages.")
+            extra["dc"] = st.selectbox("Data consistency", ["hard", "soft"], key="dl_dc",
+                                       help="Hard: replace measured samples; soft: learned blend.")
+        image_size = st.select_slider("Training image size", [32, 64, 128, 256], value=64, key="dl_size",
+                                      help="Random-ellipse images are simulated at this size.")
+        steps = st.number_input("Steps", 1, 20_000, 200, step=50, key="dl_steps",
+                                help="Optimiser steps (Adam, MSE loss).")
+        batch = st.select_slider("Batch size", [1, 2, 4, 8, 16], value=4, key="dl_batch",
+                                 help="Images per step.")
+        lr = st.number_input("Learning rate", 1e-5, 1e-1, 1e-3, format="%.1e", key="dl_lr",
+                             help="Adam step size.")
+        seed = st.number_input("Seed", 0, 10_000, 0, key="dl_seed",
+                               help="Seeds the weights, the training images and the masks.")
+        try:
+            config = TrainConfig(model=arch, n_convs=int(n_convs), n_filters=int(n_filters),
+                                 accel=float(cfg["accel"]), mask_kind=cfg["mkind"],
+                                 image_size=int(image_size), steps=int(steps), batch_size=int(batch),
+                                 learning_rate=float(lr), seed=int(seed), n_val=4, **extra)
+        except ValueError as exc:
+            st.error(f"Invalid training settings: {exc}")
+            config = None
+    else:
+        config = None
+
+data = _state.current_data()
+mask = _state.current_mask(data.shape)
+st.caption(f"Data: {data.description}; {_state.mask_summary()}.")
+
+trained = None
+if source == "pre-trained":
+    try:
+        trained = _cached.pretrained(arch)
+    except FileNotFoundError as exc:
+        st.error(f"The shipped {arch} network is missing: {exc}")
+    else:
+        t = trained.config
+        st.info(f"Shipped {arch}: trained for {t.steps} steps on {t.image_size}² random ellipses, "
+                f"{t.accel:g}× {t.mask_kind} masks. Its training curves are below.")
+else:
+    models: dict = st.session_state.setdefault("dl_models", {})
+    b1, b2, _ = st.columns([1, 1, 4])
+    go = b1.button("Train", type="primary", key="dl_train", disabled=config is None,
+                   help="Train with these settings, or load them from the cache if trained before.")
+    b2.button("Stop", key="dl_stop", help="Stop training; a checkpoint is kept and the next Train resumes.")
+    if config is not None:
+        key = config.config_hash()
+        if key in models:
+            trained = models[key]
+        elif go:
+            bar = st.progress(0.0, text="Preparing the training data…")
+            live = st.empty()
+            hist: dict[str, list] = {"step": [], "loss": [], "val_step": [], "val_psnr": []}
+
+            def on_progress(p) -> None:
+                hist["step"].append(p.step)
+                hist["loss"].append(p.loss)
+                if p.val_psnr is not None:
+                    hist["val_step"].append(p.step)
+                    hist["val_psnr"].append(p.val_psnr)
+                bar.progress(p.step / p.steps, text=f"Step {p.step}/{p.steps} · loss {p.loss:.2e}"
+                             + (f" · validation {p.val_psnr:.2f} dB" if p.val_psnr is not None else ""))
+                if p.step % max(1, p.steps // 40) == 0 or p.step == p.steps:
+                    c1, c2 = live.container().columns(2)
+                    _ui.chart(curves_figure({"training loss": hist["loss"]}, x=hist["step"], xlabel="step",
+                                            title="Loss (MSE)", log_y=True), key=f"dl_live_loss_{p.step}", where=c1)
+                    _ui.chart(curves_figure({"validation PSNR": hist["val_psnr"]}, x=hist["val_step"],
+                                            xlabel="step", title="Validation PSNR (dB)"),
+                              key=f"dl_live_val_{p.step}", where=c2)
+
+            try:
+                trained = _cached.train_or_load(config, on_progress)
+            except (ValueError, FloatingPointError) as exc:
+                st.error(f"Training failed: {exc}")
+            else:
+                models[key] = trained
+            bar.empty()
+            live.empty()
+        else:
+            st.info("Press **Train**. Settings trained before (by anyone on this server) load at once.")
+
+if trained is not None:
+    h = trained.history
+    if trained.from_cache and source == "train":
+        st.success("Loaded from the model cache: these settings were trained before.")
+    c1, c2 = st.columns(2)
+    if h.get("step"):
+        _ui.chart(curves_figure({"training loss": h["loss"]}, x=h["step"], xlabel="step",
+                                title="Loss (MSE)", log_y=True), key="dl_loss", where=c1)
+    if h.get("val_step"):
+        _ui.chart(curves_figure({"validation PSNR": h["val_psnr"]}, x=h["val_step"], xlabel="step",
+                                title="Validation PSNR (dB)"), key="dl_val", where=c2)
+
+    st.subheader("On the current image and mask")
+    if data.multicoil:
+        st.info("The networks are single-coil; multi-coil data are reconstructed on the TV page.")
+    else:
+        try:
+            rec = np.abs(_cached.network_recon(trained, data.kspace, mask))
+        except ValueError as exc:
+            st.error(f"The network cannot reconstruct these data: {exc}")
+        else:
+            zf = _cached.zero_filled(data.kspace, mask)
+            m, mz = _cached.metrics(data.truth, rec), _cached.metrics(data.truth, zf)
+            c = st.columns(3)
+            c[0].metric("PSNR", f"{m['psnr']:.2f} dB", f"{m['psnr'] - mz['psnr']:+.1f} dB vs zero-filled")
+            c[1].metric("SSIM", f"{m['ssim']:.4f}", f"{m['ssim'] - mz['ssim']:+.3f}")
+            c[2].metric("NMSE", f"{m['nmse']:.2e}")
+            a, b = st.columns(2)
+            _ui.chart(image_figure(rec, f"{arch} reconstruction", zmin=0, zmax=1, value_label="|x|"),
+                      key="dl_img", where=a)
+            _ui.chart(image_figure(np.abs(rec - data.truth), "|error|", zmin=0, zmax=0.3,
+                                   colorscale="inferno", value_label="|error|"), key="dl_err", where=b)
+
+    st.subheader("On a held-out set of random ellipses")
+    n_eval = st.select_slider("Images", [4, 8, 16, 32, 64], value=8, key="dl_neval",
+                              help="Seeded held-out images, never used for training; zero-filled and "
+                                   "TV run on the very same inputs.")
+    evals: dict = st.session_state.setdefault("dl_evals", {})
+    ekey = (id(trained.model), int(n_eval), float(cfg["accel"]), cfg["mkind"])
+    if st.button("Evaluate", key="dl_eval", help="Score the network, zero-filled and TV on the held-out set."):
+        with st.spinner(f"Reconstructing {n_eval} images with three methods…"):
+            res = _cached.evaluate_network(trained, int(n_eval), float(cfg["accel"]), cfg["mkind"])
+        evals[ekey] = res
+    if ekey in evals:
+        rows = [{"method": meth, **{f"{k} mean": v[0] for k, v in stats.items()},
+                 **{f"{k} std": v[1] for k, v in stats.items()}}
+                for meth, stats in evals[ekey].items()]
+        st.dataframe(pd.DataFrame(rows).set_index("method").round(4))
+
+    path = _cached.model_file(trained)
+    st.download_button("Download the .keras model", data=path.read_bytes(), file_name=f"{arch}.keras",
+                       mime="application/octet-stream", key="dl_download",
+                       help="Load it with keras.models.load_model after `import recon_core`.")
+_state.sync_url()

@@ -1,0 +1,77 @@
+"""AppTest: pre-trained networks, cached training with progress, evaluation and download."""
+
+from __future__ import annotations
+
+import pytest
+from apphelpers import errors, open_page
+
+
+@pytest.fixture(autouse=True)
+def model_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("RECON_LAB_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def psnr_gain(at) -> float:
+    m = next(m for m in at.metric if m.label == "PSNR")
+    return float(m.proto.delta.split()[0])
+
+
+@pytest.mark.parametrize("arch", ["rescnn", "unrolled"])
+def test_pretrained_network_beats_zero_filled(arch):
+    at = open_page("deep_learning")
+    at.selectbox(key="dl_arch").set_value(arch).run()
+    assert not errors(at)
+    assert any(f"Shipped {arch}" in i.value for i in at.info)
+    assert psnr_gain(at) > 5
+    assert len(at.get("plotly_chart")) >= 3  # training curves, image, error map
+    assert at.get("download_button")
+
+
+def tiny(at, arch="unrolled"):
+    at.selectbox(key="dl_arch").set_value(arch)
+    at.radio(key="dl_source").set_value("train").run()
+    at.number_input(key="dl_nconvs").set_value(2)
+    at.select_slider(key="dl_nfilters").set_value(4)
+    at.select_slider(key="dl_size").set_value(32)
+    at.number_input(key="dl_steps").set_value(4)
+    at.select_slider(key="dl_batch").set_value(2)
+    if arch == "unrolled":
+        at.number_input(key="dl_ncasc").set_value(1)
+        at.selectbox(key="dl_dc").set_value("soft")
+    at.number_input(key="dl_lr").set_value(1e-3)
+    at.number_input(key="dl_seed").set_value(1)
+    return at.run()
+
+
+def test_train_once_then_load_from_cache_in_a_new_session(model_cache):
+    at = tiny(open_page("deep_learning", {"size": "64"}))
+    assert any("Press **Train**" in i.value for i in at.info)
+    at.button(key="dl_train").click().run()
+    assert not errors(at)
+    assert any(m.label == "PSNR" for m in at.metric)
+    assert not any("Loaded from the model cache" in s.value for s in at.success)
+    assert any(model_cache.iterdir())  # an entry on disk
+    # a fresh session (another user, or after a restart) gets it without training
+    again = tiny(open_page("deep_learning", {"size": "64"}))
+    again.button(key="dl_train").click().run()
+    assert any("Loaded from the model cache" in s.value for s in again.success)
+    again.button(key="dl_stop").click().run()  # nothing running: Stop is harmless
+    assert not errors(again)
+
+
+def test_evaluate_on_held_out_set():
+    at = tiny(open_page("deep_learning", {"size": "64"}), "rescnn")
+    at.button(key="dl_train").click().run()
+    at.select_slider(key="dl_neval").set_value(4)
+    at.button(key="dl_eval").click().run()
+    assert not errors(at)
+    df = at.dataframe[0].value
+    assert set(df.index) == {"zero_filled", "tv", "rescnn"}
+    assert df.loc["tv", "psnr mean"] > df.loc["zero_filled", "psnr mean"]
+
+
+def test_invalid_training_settings_are_reported():
+    at = open_page("deep_learning", {"mkind": "radial", "accel": "16"})
+    at.radio(key="dl_source").set_value("train").run()
+    assert not at.exception
