@@ -81,10 +81,10 @@ def measure_latency(repeats: int) -> list[tuple[str, float, float]]:
     rows.append(("TV run (ADMM, 100 iterations, 256², live curves)", t, base))
 
     at = _open("home")
-    pages = iter(["explorer", "masks", "tv", "home"] * (repeats + 2))
+    pages = iter(["explorer", "masks", "tv", "deep_learning", "compare", "home"] * (repeats + 2))
     base = _time(lambda: at.run(), repeats)
     t = _time(lambda: at.switch_page(f"pages/{next(pages)}.py").run(), repeats)
-    rows.append(("page switch (cycling 4 pages)", t, base))
+    rows.append(("page switch (cycling all 6 pages)", t, base))
     return rows
 
 
@@ -121,7 +121,7 @@ def measure_memory() -> float | None:
                 "--disable-component-update", "--disable-sync", "--no-first-run"])
             pg = b.new_page()
             pg.set_default_timeout(120_000)
-            for path in ["", "explorer", "masks", "tv"]:
+            for path in ["", "explorer", "masks", "deep_learning", "compare", "tv"]:
                 pg.goto(f"{url}/{path}")
                 pg.wait_for_selector("h1")
                 pg.wait_for_timeout(4000)
