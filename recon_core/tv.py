@@ -1,4 +1,4 @@
-r"""Total-variation (TV) regularised reconstruction from undersampled single-coil k-space.
+r"""Total-variation (TV) regularised reconstruction from undersampled k-space.
 
 All three methods minimise the same objective over the complex image :math:`x`:
 
@@ -20,6 +20,8 @@ image). Because :math:`F` is unitary and periodic differences are convolutions, 
   exactly in k-space.
 * ``gradient``: the tutorial's approach, autodiff of the (slightly smoothed) objective with a
   Keras optimizer (SGD or Adam). Kept for teaching and comparison; it is much slower.
+
+Multi-coil data (``sens=``) use the SENSE forward model; see :mod:`recon_core.tv_sense`.
 
 Internally the solvers work on ``ifftshift``-ed arrays so the centring shifts are done once,
 not every iteration (TV with periodic boundaries is invariant to circular shifts).
@@ -758,7 +760,7 @@ def reconstruct_tv(
     x0: ArrayLike | None = None,
     sens: ArrayLike | None = None,
 ) -> TVResult:
-    r"""TV-regularised reconstruction of one single-coil slice.
+    r"""TV-regularised reconstruction of one slice, single-coil or (with ``sens``) multi-coil.
 
     Minimises :math:`\tfrac12\|MFx-y\|_2^2 + \lambda\,\mathrm{TV}(x)` (see the module docstring).
 
