@@ -45,29 +45,33 @@ def uploader() -> None:
         help="fastMRI .h5 (single- or multi-coil k-space), DICOM, NIfTI, PNG/JPEG, .npy/.npz "
              "(image or k-space), or a BART .cfl together with its .hdr.",
     )
-    prev = st.session_state.get("upload")
-    n_slices = prev["n_slices"] if prev else 1
-    slice_index = st.number_input("Slice", 0, max(n_slices - 1, 0), value=prev["slice_index"] if prev else 0,
-                                  key="up_slice", help="Slice (or frame) of a volume; the middle one by default.")
     size = st.selectbox("Working matrix", SIZE_OPTIONS, index=0, key="up_size",
                         help="'keep' uses the file's size; otherwise crop/pad or resize to a square.")
     mode = st.radio("Fit by", ["crop", "resize"], horizontal=True, key="up_mode",
                     help="Crop/pad keeps the pixel size; resize keeps the field of view.")
-    if not files:
-        if prev is None:
-            st.info("Choose a file to upload. Until then the phantom is shown.")
-        return
-    blobs = {f.name: f.getvalue() for f in files}
-    digest = hashlib.sha256(b"".join(hashlib.sha256(b).digest() + n.encode() for n, b in sorted(blobs.items()))).hexdigest()
-    try:
-        result = _load(digest, blobs, int(slice_index) if prev and prev.get("digest") == digest else None,
-                       size, mode)
-    except ValueError as exc:  # DataLoadError and friends: a message for the user
-        names = ", ".join(blobs)
-        st.error(f"Could not use {names}: {exc}")
-        if prev is not None:
-            st.info(f"Keeping the previously loaded data: {prev['description']}.")
-        return
-    result["digest"] = digest
-    st.session_state["upload"] = result
-    st.success(f"Loaded {result['description']}.")
+    prev = st.session_state.get("upload")
+    if files:
+        blobs = {f.name: f.getvalue() for f in files}
+        digest = hashlib.sha256(
+            b"".join(hashlib.sha256(b).digest() + n.encode() for n, b in sorted(blobs.items()))
+        ).hexdigest()
+        same_file = prev is not None and prev.get("digest") == digest
+        # A new file opens on its middle slice; the same file keeps the slice chosen below.
+        slice_index = st.session_state.get("up_slice") if same_file else None
+        try:
+            result = _load(digest, blobs, slice_index, size, mode)
+        except ValueError as exc:  # DataLoadError and friends: a message for the user
+            st.error(f"Could not use {', '.join(blobs)}: {exc}")
+            if prev is not None:
+                st.info(f"Keeping the previously loaded data: {prev['description']}.")
+        else:
+            result["digest"] = digest
+            st.session_state["upload"] = prev = result
+            if not same_file:
+                st.session_state["up_slice"] = result["slice_index"]
+            st.success(f"Loaded {result['description']}.")
+    elif prev is None:
+        st.info("Choose a file to upload. Until then the phantom is shown.")
+    if prev is not None and prev["n_slices"] > 1:
+        st.number_input("Slice", 0, prev["n_slices"] - 1, key="up_slice",
+                        help="Slice (or frame) of the volume, counted from 0.")

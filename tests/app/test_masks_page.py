@@ -47,7 +47,8 @@ def test_second_mask_side_by_side():
     at = open_page("masks")
     at.toggle(key="mk_compare").set_value(True).run()
     at.selectbox(key="mk_kind2").set_value("equispaced")
-    at.number_input(key="mk_accel2").set_value(8.0).run()
+    at.number_input(key="mk_accel2").set_value(8.0)
+    at.number_input(key="mk_seed2").set_value(2).run()
     assert not errors(at)
     assert len(at.get("plotly_chart")) == 8
     inc_a = float(metric(at, "Incoherence", 0))

@@ -26,11 +26,12 @@ def test_admm_run_shows_curves_image_and_metrics():
     assert any("already solved" in i.value for i in at.info)
 
 
-@pytest.mark.parametrize("method, extra", [("pdhg", {}), ("gradient", {"tv_opt": "sgd"})])
-def test_other_methods(method, extra):
+@pytest.mark.parametrize("method, setting", [("pdhg", ("tv_tau", 5.0)), ("gradient", ("tv_lr_sgd", 0.3))])
+def test_other_methods(method, setting):
     at = open_page("tv", {"size": "64", "method": method, "iters": "40"})
-    for k, v in extra.items():
-        at.selectbox(key=k).set_value(v)
+    if method == "gradient":
+        at.selectbox(key="tv_opt").set_value("sgd").run()
+    at.number_input(key=setting[0]).set_value(setting[1])
     at.run()
     at.button(key="tv_run").click().run()
     assert not errors(at)

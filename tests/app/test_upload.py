@@ -75,3 +75,19 @@ def test_multicoil_kspace_runs_through_explorer_and_tv():
     at.switch_page("pages/compare.py").run()
     assert not errors(at)
     assert list(at.dataframe[0].value.index)[:2] == ["zero-filled", "TV"]
+
+
+def test_slice_size_and_fit_controls():
+    vol = np.stack([shepp_logan(80) * (i + 1) / 3 for i in range(3)]).astype(np.float32)
+    at = open_page("explorer", {"src": "upload"})
+    at.file_uploader(key="up_files").set_value(("vol.npy", npy_bytes(vol), "application/octet-stream")).run()
+    assert not errors(at)
+    assert "slice 1 of 3" in captions(at)  # the middle slice (counted from 0) by default
+    at.run()  # a rerun keeps it
+    assert "slice 1 of 3" in captions(at)
+    at.number_input(key="up_slice").set_value(0).run()
+    assert "slice 0 of 3" in captions(at)
+    at.selectbox(key="up_size").set_value(128)
+    at.radio(key="up_mode").set_value("resize").run()
+    assert not errors(at)
+    assert "128" in captions(at)
