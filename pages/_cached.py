@@ -143,3 +143,12 @@ def png_row(images: list[np.ndarray]) -> bytes:
     buf = io.BytesIO()
     Image.fromarray((row * 255).round().astype(np.uint8)).save(buf, format="PNG")
     return buf.getvalue()
+
+
+def checkpoint_step(config) -> int | None:
+    """Step of a stopped, resumable training of ``config`` in the model cache, if any."""
+    from recon_core.cache import ModelCache
+    from recon_core.training import load_checkpoint_info
+
+    info = load_checkpoint_info(ModelCache().checkpoint_path(config), config)
+    return None if info is None else info["step"]

@@ -115,7 +115,12 @@ else:
             bar.empty()
             live.empty()
         else:
-            st.info("Press **Train**. Settings trained before (by anyone on this server) load at once.")
+            step = _cached.checkpoint_step(config)
+            if step:
+                st.info(f"Training with these settings was stopped at step {step} of {config.steps}; "
+                        "**Train** resumes from that checkpoint.")
+            else:
+                st.info("Press **Train**. Settings trained before (by anyone on this server) load at once.")
 
 if trained is not None:
     h = trained.history

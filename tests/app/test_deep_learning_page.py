@@ -75,3 +75,24 @@ def test_invalid_training_settings_are_reported():
     at = open_page("deep_learning", {"mkind": "radial", "accel": "16"})
     at.radio(key="dl_source").set_value("train").run()
     assert not at.exception
+
+
+def test_a_stopped_training_is_offered_for_resume(model_cache):
+    """Stop in the browser interrupts the run; the checkpoint it leaves is resumed by Train."""
+    from recon_core.cache import ModelCache
+    from recon_core.training import train
+
+    at = tiny(open_page("deep_learning", {"size": "64"}), "rescnn")
+    at.number_input(key="dl_steps").set_value(6).run()
+    from recon_core.train_config import TrainConfig
+
+    config = TrainConfig(model="rescnn", n_convs=2, n_filters=4, accel=4.0, mask_kind="random",
+                         image_size=32, steps=6, batch_size=2, learning_rate=1e-3, seed=1, n_val=4)
+    # what an interrupted run leaves behind: a checkpoint after 3 of 6 steps
+    train(config, [lambda p: p.step >= 3], checkpoint_dir=ModelCache().checkpoint_path(config),
+          checkpoint_every=3, remove_checkpoint=False)
+    at.run()
+    assert any("stopped at step 3 of 6" in i.value for i in at.info), [i.value for i in at.info]
+    at.button(key="dl_train").click().run()
+    assert not errors(at)
+    assert any(m.label == "PSNR" for m in at.metric)
