@@ -235,6 +235,13 @@ def _tv_norm(g: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(tf.sqrt(_abs2(g[0]) + _abs2(g[1])))
 
 
+def _shrink(t: tf.Tensor, thresh: tf.Tensor) -> tf.Tensor:
+    """Isotropic (group) soft-thresholding of a gradient field (2, H, W): the prox of the TV norm."""
+    mag = tf.sqrt(_abs2(t[0]) + _abs2(t[1]))
+    factor = tf.maximum(1.0 - thresh / tf.maximum(mag, 1e-30), 0.0)
+    return t * tf.cast(factor, tf.complex64)[None]
+
+
 def _fft(x: tf.Tensor, scale: tf.Tensor) -> tf.Tensor:
     return tf.signal.fft2d(x) * scale
 
@@ -334,9 +341,7 @@ def _admm_chunk_impl(x, z, u, rho, y, mask, lap, ref, lam, alpha, tol, n, start,
         g = _grad(x_new)
         v = tf.cast(alpha, tf.complex64) * g + tf.cast(1.0 - alpha, tf.complex64) * z
         t = v + u
-        mag = tf.sqrt(_abs2(t[0]) + _abs2(t[1]))
-        shrink = tf.maximum(1.0 - (lam / rho) / tf.maximum(mag, 1e-30), 0.0)
-        z_new = t * tf.cast(shrink, tf.complex64)[None]
+        z_new = _shrink(t, lam / rho)
         u_new = t - z_new
         if adaptive:
             r_norm = tf.sqrt(tf.reduce_sum(_abs2(g - z_new)))
@@ -511,6 +516,22 @@ def _validate_inputs(kspace: ArrayLike, mask: ArrayLike, lam: float,
 Callback = Callable[[IterationRecord], bool | None]
 
 
+class _Snapshot:
+    """The image at the end of a compiled chunk (after ``iteration``), fetched on demand.
+
+    Calling it returns complex64 (H, W) in the centred layout. Every record of a chunk carries
+    the same snapshot, so a caller that stops inside a chunk can tell which iteration the
+    image belongs to.
+    """
+
+    def __init__(self, x_shifted: tf.Tensor, iteration: int):
+        self._x = x_shifted
+        self.iteration = iteration
+
+    def __call__(self) -> np.ndarray:
+        return np.fft.fftshift(self._x.numpy())
+
+
 def tv_iterations(
     kspace: ArrayLike,
     mask: ArrayLike,
@@ -570,8 +591,8 @@ def tv_iterations(
     y_t = tf.constant(ys.astype(np.complex64))
     m_t = tf.constant(ms)
 
-    def image_of(x_shifted: tf.Tensor) -> Callable[[], np.ndarray]:
-        return lambda: np.fft.fftshift(x_shifted.numpy())
+    def image_of(x_shifted: tf.Tensor, iteration: int) -> _Snapshot:
+        return _Snapshot(x_shifted, iteration)
 
     t_start = time.perf_counter()
     it = 0
@@ -618,7 +639,7 @@ def tv_iterations(
         recs = recs.numpy()
         recs = recs[:6, : int(recs[6, 0])] if recs.shape[1] else recs[:6]
         elapsed = time.perf_counter() - t_start
-        get_image = image_of(x)
+        get_image = image_of(x, it + recs.shape[1])
         for j in range(recs.shape[1]):
             it += 1
             yield _make_record(it, recs[:, j], elapsed), get_image
@@ -659,7 +680,7 @@ def _sense_iterations(xs, ss, y_t, m_t, ref_t, lam, method, cfg, chunk, with_ref
         recs = recs.numpy()
         recs = recs[:6, : int(recs[6, 0])] if recs.shape[1] else recs[:6]
         elapsed = time.perf_counter() - t_start
-        get_image = image_of(x)
+        get_image = image_of(x, it + recs.shape[1])
         for j in range(recs.shape[1]):
             it += 1
             yield _make_record(it, recs[:, j], elapsed), get_image
@@ -739,6 +760,11 @@ def reconstruct_tv(
         history.append(rec)
         if callback is not None and callback(rec):
             stopped = True
+            # The rest of this chunk is already computed and the image is its last iterate:
+            # keep its records so that history and image describe the same iteration.
+            while rec.iteration < getattr(get_image, "iteration", rec.iteration):
+                rec, get_image = next(gen)
+                history.append(rec)
             gen.close()
             break
     assert get_image is not None

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from recon_core.tv import GradientConfig, _abs2, _fft, _grad, _make_record, _quality, _rel_change
+from recon_core.tv import GradientConfig, _Snapshot, _abs2, _fft, _grad, _make_record, _quality, _rel_change
 
 
 class _GradientSolver:
@@ -79,7 +79,7 @@ def gradient_iterations(xs, y_t, m_t, ref_t, lam, cfg: GradientConfig, chunk, wi
         rows = [solver.step(*args) for _ in range(n)]
         elapsed = time.perf_counter() - t_start
         v = tf.complex(solver.var[0], solver.var[1])
-        get_image = (lambda v=v: np.fft.fftshift(v.numpy()))
+        get_image = _Snapshot(v, it + n)
         done = False
         for r in rows:
             it += 1

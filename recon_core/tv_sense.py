@@ -42,6 +42,7 @@ from recon_core.tv import (
     _grad_adj,
     _quality,
     _record_arrays,
+    _shrink,
     _rel_change,
     _stack,
     _tv_norm,
@@ -96,9 +97,7 @@ def _admm_sense_impl(x, z, u, y, sens, mask, ref, lam, rho, alpha, tol, n, start
         g = _grad(x_new)
         vv = tf.cast(alpha, tf.complex64) * g + tf.cast(1.0 - alpha, tf.complex64) * z
         t = vv + u
-        mag = tf.sqrt(_abs2(t[0]) + _abs2(t[1]))
-        shrink = tf.maximum(1.0 - (lam / rho) / tf.maximum(mag, 1e-30), 0.0)
-        z_new = t * tf.cast(shrink, tf.complex64)[None]
+        z_new = _shrink(t, lam / rho)
         u_new = t - z_new
         data = 0.5 * tf.reduce_sum(_abs2(sense_fwd(x_new, sens, maskc) - y))
         tv = _tv_norm(g)
