@@ -79,23 +79,24 @@ def train_or_load(config, on_progress):
     return get_or_train(config, on_progress=on_progress)
 
 
-def _model_key(trained) -> str:
+def model_key(trained) -> str:
+    """A stable identity of a trained network: its config hash and where it is stored."""
     return trained.config.config_hash() + (str(trained.path) if trained.path else "")
 
 
 @st.cache_data(show_spinner="Running the network…", max_entries=64)
-def _network_recon(_trained, model_key: str, kspace: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def _network_recon(_trained, key: str, kspace: np.ndarray, mask: np.ndarray) -> np.ndarray:
     from recon_core.models import reconstruct
 
     return reconstruct(_trained.model, kspace, mask)
 
 
 def network_recon(trained, kspace: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    return _network_recon(trained, _model_key(trained), kspace, mask)
+    return _network_recon(trained, model_key(trained), kspace, mask)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _evaluate(_trained, model_key: str, n: int, accel: float, kind: str) -> dict:
+def _evaluate(_trained, key: str, n: int, accel: float, kind: str) -> dict:
     from recon_core.evaluation import evaluate
 
     res = evaluate({_trained.config.model: _trained.model}, n=n, accel=accel, mask_kind=kind)
@@ -104,7 +105,7 @@ def _evaluate(_trained, model_key: str, n: int, accel: float, kind: str) -> dict
 
 def evaluate_network(trained, n: int, accel: float, kind: str) -> dict:
     """{method: {metric: (mean, std)}} for the network, zero-filled and TV on n held-out images."""
-    return _evaluate(trained, _model_key(trained), n, accel, kind)
+    return _evaluate(trained, model_key(trained), n, accel, kind)
 
 
 def model_file(trained):
@@ -116,7 +117,7 @@ def model_file(trained):
     if p is not None and p.is_dir():
         p = p / "model.keras"
     if p is None or not p.is_file():
-        p = Path(tempfile.gettempdir()) / f"recon-lab-{_model_key(trained)[:16]}.keras"
+        p = Path(tempfile.gettempdir()) / f"recon-lab-{model_key(trained)[:16]}.keras"
         if not p.exists():
             trained.model.save(p)
     return p

@@ -160,7 +160,7 @@ if trained is not None:
                               help="Seeded held-out images, never used for training; zero-filled and "
                                    "TV run on the very same inputs.")
     evals: dict = st.session_state.setdefault("dl_evals", {})
-    ekey = (id(trained.model), int(n_eval), float(cfg["accel"]), cfg["mkind"])
+    ekey = (_cached.model_key(trained), int(n_eval), float(cfg["accel"]), cfg["mkind"])
     if st.button("Evaluate", key="dl_eval", help="Score the network, zero-filled and TV on the held-out set."):
         with st.spinner(f"Reconstructing {n_eval} images with three methods…"):
             res = _cached.evaluate_network(trained, int(n_eval), float(cfg["accel"]), cfg["mkind"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-import recon_core as rc
 from pages import _cached, _state, _ui
 from recon_core.figures import images_row
 
@@ -33,11 +32,11 @@ size = 256
 x = _cached.phantom(size)
 m = _cached.mask((size, size), 4.0, "random", None, 0)
 k = _cached.kspace(x)
-zf = np.abs(rc.zero_filled(k, m))
+zf = _cached.zero_filled(k, m)
 logk = np.log10(np.abs(k) + 1e-6)
 fig = images_row(
     {"image x": x, "log |k-space|": (logk - logk.min()) / np.ptp(logk), "mask Ω (4×)": m.astype(np.float32),
-     f"zero-filled ({rc.psnr(x, zf):.1f} dB)": zf},
+     f"zero-filled ({_cached.metrics(x, zf)['psnr']:.1f} dB)": zf},
     zmin=0.0, zmax=1.0, height=300,
 )
 _ui.chart(fig, key="home_figure")
