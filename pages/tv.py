@@ -125,8 +125,10 @@ if entry is None or not entry["history"]:
 else:
     hist = entry["history"]
     if entry["status"] == "stopped":
-        st.warning(f"Stopped at iteration {len(hist)}; showing the image after iteration "
-                   f"{entry['image_iteration']} (solves run in compiled chunks).")
+        shown = entry["image_iteration"]
+        progress.warning(f"Stopped at iteration {len(hist)}; showing the result so far"
+                         + (f" (the image is from iteration {shown}: solves run in compiled chunks)."
+                            if shown != len(hist) else "."))
     draw_curves(hist, chart_slot.container(), "final")
     img = np.abs(entry["image"])
     zf = _cached.zero_filled(data.kspace, mask)

@@ -47,8 +47,8 @@ def test_stop_keeps_the_partial_result():
     entry["history"] = entry["history"][:30]
     entry["status"] = "running"
     at.button(key="tv_stop").click().run()
-    assert any("Stopped at iteration 30; showing the image after iteration 100" in w.value
-               for w in at.warning)
+    assert any("Stopped at iteration 30; showing the result so far (the image is from "
+               "iteration 100" in w.value for w in at.warning)
     assert metric(at, "Iterations · time").startswith("30 ·")
 
 
