@@ -19,8 +19,10 @@ Guarantees:
 * one training per config across processes (``filelock.FileLock`` around check-train-write);
 * validation on load (files present, checksums, config hash, the model loads); a corrupt entry
   is reported with ``warnings.warn`` and rebuilt;
-* bounded size: after a write, the least recently used entries are evicted until the total
-  is at most ``max_bytes`` (a hit refreshes an entry's access time).
+* bounded size: after a write, the least recently used entries and abandoned checkpoints
+  are evicted until their total is at most ``max_bytes`` (a hit refreshes an entry's access
+  time; the checkpoint of a training in progress is locked and never evicted); temporary
+  directories left by a crashed process are removed after an hour.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ DEFAULT_MAX_BYTES = 500 * 2**20
 _FILES = ("model.keras", "config.json", "history.json")
 _META = "meta.json"
 _ENTRY_FORMAT = 1
+#: Leftover temporary directories older than this (seconds) belong to a crashed process.
+_STALE_SECONDS = 3600.0
 
 
 class CacheEntryError(RuntimeError):
@@ -134,8 +138,8 @@ class ModelCache:
 
     Args:
         directory: cache directory (created on demand); default :func:`default_cache_dir`.
-        max_bytes: size bound; least recently used entries beyond it are evicted after each
-            new entry. ``None``: :data:`DEFAULT_MAX_BYTES`.
+        max_bytes: size bound of the entries and checkpoints together; the least recently
+            used beyond it are evicted after each new entry. ``None``: :data:`DEFAULT_MAX_BYTES`.
 
     :Examples:
 
@@ -176,9 +180,17 @@ class ModelCache:
                  if p.is_dir() and len(p.name) == 16 and "." not in p.name and (p / _META).is_file()]
         return sorted(found, key=lambda p: p.stat().st_mtime)
 
+    def checkpoints(self) -> list[Path]:
+        """Resumable checkpoints (``<hash>.partial/``) of unfinished trainings, oldest first."""
+        if not self.directory.is_dir():
+            return []
+        found = [p for p in self.directory.iterdir()
+                 if p.is_dir() and p.name.endswith(".partial") and len(p.name) == 16 + 8]
+        return sorted(found, key=lambda p: p.stat().st_mtime)
+
     def size_bytes(self) -> int:
-        """Total size of the complete entries, in bytes."""
-        return sum(_dir_bytes(p) for p in self.entries())
+        """Total size of the complete entries and the checkpoints, in bytes."""
+        return sum(_dir_bytes(p) for p in self.entries() + self.checkpoints())
 
     def contains(self, config: TrainConfig) -> bool:
         """True when ``config`` has an entry (not validated)."""
@@ -225,6 +237,11 @@ class ModelCache:
 
         The caller should hold the config's lock (:meth:`get_or_train` does).
         """
+        final = self._write_entry(config, model, history)
+        self.evict(keep=(config.config_hash(),))
+        return final
+
+    def _write_entry(self, config: TrainConfig, model: keras.Model, history: dict[str, Any]) -> Path:
         key = config.config_hash()
         self.directory.mkdir(parents=True, exist_ok=True)
         tmp = self.directory / f"{key}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
@@ -249,27 +266,37 @@ class ModelCache:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        self.evict(keep=(key,))
         return final
 
     def evict(self, keep: Sequence[str] = ()) -> list[str]:
-        """Remove least recently used entries until the total size is at most ``max_bytes``.
+        """Remove the least recently used entries and checkpoints until the total size is at
+        most ``max_bytes``; also delete temporary directories of crashed processes.
 
-        Entries named in ``keep`` and entries locked by another process are skipped.
+        Keys named in ``keep`` and keys locked by another process (a training or a write in
+        progress) are skipped.
 
         Returns:
-            The keys removed.
+            The names of the directories removed (``<hash>`` or ``<hash>.partial``).
         """
-        entries = self.entries()
-        sizes = {p: _dir_bytes(p) for p in entries}
+        now = time.time()
+        for leftover in [*self.directory.glob("*.tmp-*"), *self.directory.glob("*.trash-*")]:
+            try:
+                stale = now - leftover.stat().st_mtime > _STALE_SECONDS
+            except OSError:
+                continue  # removed meanwhile
+            if stale:
+                shutil.rmtree(leftover, ignore_errors=True)
+        candidates = sorted(self.entries() + self.checkpoints(), key=lambda p: p.stat().st_mtime)
+        sizes = {p: _dir_bytes(p) for p in candidates}
         total = sum(sizes.values())
         removed = []
-        for path in entries:
+        for path in candidates:
             if total <= self.max_bytes:
                 break
-            if path.name in keep:
+            key = path.name.split(".")[0]
+            if key in keep:
                 continue
-            lock = self._lock(path.name, timeout=0)
+            lock = self._lock(key, timeout=0)
             try:
                 with lock:
                     _remove_tree(path)
@@ -298,6 +325,8 @@ class ModelCache:
         try:
             return self.load(config)
         except (CacheEntryError, FileNotFoundError) as exc:
+            if not self.entry_path(config).exists():
+                return None  # evicted or removed by another process while we read it: a miss
             warnings.warn(
                 f"cache entry {self.entry_path(config)} is corrupt ({exc}); rebuilding it",
                 RuntimeWarning, stacklevel=3,
@@ -346,8 +375,9 @@ class ModelCache:
             if not result.completed:
                 return TrainedModel(result.model, config, result.history, from_cache=False,
                                     completed=False, path=self.checkpoint_path(config))
-            path = self.store(config, result.model, result.history)
-            _remove_tree(self.checkpoint_path(config))
+            path = self._write_entry(config, result.model, result.history)
+            _remove_tree(self.checkpoint_path(config))  # before eviction: it no longer counts
+            self.evict(keep=(key,))
             return TrainedModel(inference_copy(result.model), config, result.history,
                                 from_cache=False, path=path)
 

@@ -187,6 +187,68 @@ def test_eviction_keeps_size_bound_least_recently_used_first(tmp_path):
     assert [p.name for p in tiny_cache.entries()] == [b.config_hash()]
 
 
+def test_abandoned_checkpoints_count_toward_the_bound_and_are_evicted(tmp_path):
+    a, b = tiny(seed=1, steps=5, val_every=5), tiny(seed=2)
+    cache = ModelCache(tmp_path)
+    cache.get_or_train(a, on_progress=lambda p: p.step >= 2)  # abandoned at step 2
+    partial = cache.checkpoint_path(a)
+    assert cache.checkpoints() == [partial]
+    assert cache.size_bytes() == cache_mod._dir_bytes(partial) > 0
+    os.utime(partial, (1, 1))
+    bounded = ModelCache(tmp_path, max_bytes=cache.size_bytes())
+    bounded.get_or_train(b)  # b alone nearly fills the bound: the old checkpoint goes
+    assert not partial.exists() and bounded.contains(b)
+    assert bounded.size_bytes() <= bounded.max_bytes
+
+
+def test_checkpoint_of_a_training_in_progress_is_never_evicted(tmp_path):
+    a, b = tiny(seed=1, steps=5, val_every=5), tiny(seed=2)
+    cache = ModelCache(tmp_path, max_bytes=1)
+    cache.get_or_train(a, on_progress=lambda p: p.step >= 2)
+    os.utime(cache.checkpoint_path(a), (1, 1))
+    with cache._lock(a.config_hash()):  # as if another process were training a
+        removed = cache.evict()
+    assert cache.checkpoint_path(a).is_dir() and cache.checkpoint_path(a).name not in removed
+    cache.get_or_train(b)
+    assert not cache.checkpoint_path(a).exists()  # unlocked again: evicted
+    assert [p.name for p in cache.entries()] == [b.config_hash()]
+
+
+def test_stale_temporary_directories_are_cleaned_fresh_ones_kept(tmp_path):
+    cache = ModelCache(tmp_path)
+    stale = tmp_path / "0123456789abcdef.tmp-1-dead"
+    fresh = tmp_path / "0123456789abcdef.tmp-2-live"
+    for d in (stale, fresh):
+        d.mkdir()
+        (d / "model.keras").write_bytes(b"x" * 100)
+    os.utime(stale, (1, 1))
+    cache.evict()
+    assert not stale.exists() and fresh.is_dir()
+
+
+def test_entry_removed_while_being_read_is_a_plain_miss(tmp_path, monkeypatch):
+    import warnings
+
+    c = tiny()
+    cache = ModelCache(tmp_path)
+    cache.get_or_train(c)
+    real_load = ModelCache.load
+    calls = []
+
+    def load_during_eviction(self, config):
+        if not calls:  # the first read races with another process's eviction
+            calls.append(1)
+            cache_mod._remove_tree(self.entry_path(config))
+            raise CacheEntryError("checksum mismatch for model.keras")
+        return real_load(self, config)
+
+    monkeypatch.setattr(ModelCache, "load", load_during_eviction)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "corrupt" warning: nothing was corrupt
+        again = cache.get_or_train(c)
+    assert not again.from_cache and again.completed and cache.contains(c)
+
+
 def test_remove_and_clear(tmp_path):
     cache = ModelCache(tmp_path)
     cache.get_or_train(tiny())
