@@ -76,10 +76,16 @@ def gradient_iterations(xs, y_t, m_t, ref_t, lam, cfg: GradientConfig, chunk, wi
     it = 0
     while it < cfg.max_iter:
         n = min(chunk, cfg.max_iter - it)
-        rows = [solver.step(*args) for _ in range(n)]
+        rows = []
+        for _ in range(n):
+            rows.append(solver.step(*args))
+            # With a tolerance, look at each step before running the next, so that a stop
+            # inside the chunk returns the image of the iteration that converged.
+            if cfg.tol > 0 and it + len(rows) > 1 and float(rows[-1][3]) < cfg.tol:
+                break
         elapsed = time.perf_counter() - t_start
         v = tf.complex(solver.var[0], solver.var[1])
-        get_image = _Snapshot(v, it + n)
+        get_image = _Snapshot(v, it + len(rows))
         done = False
         for r in rows:
             it += 1

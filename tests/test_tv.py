@@ -177,3 +177,17 @@ def test_nan_kspace_raises():
     k[2, 3] = np.nan
     with pytest.raises(ValueError, match="kspace contains 1 NaN or Inf"):
         reconstruct_tv(k, np.ones((8, 8), bool))
+
+
+def test_gradient_tolerance_stop_inside_a_chunk_returns_that_iterations_image():
+    from recon_core.data import shepp_logan
+    from recon_core.masks import make_mask
+
+    x = shepp_logan(64)
+    mask = make_mask((64, 64), 4, seed=0)
+    k = fft2c(x) * mask
+    res = reconstruct_tv(k, mask, method="gradient", tol=3e-3, max_iter=400)
+    # converges inside the second compiled chunk (iterations 65..128)
+    assert res.converged and 64 < res.n_iter < 128 and len(res.history) == res.n_iter
+    same = reconstruct_tv(k, mask, method="gradient", max_iter=res.n_iter)
+    np.testing.assert_array_equal(res.image, same.image)
