@@ -595,7 +595,6 @@ def tv_iterations(
         return _Snapshot(x_shifted, iteration)
 
     t_start = time.perf_counter()
-    it = 0
     if sens_a is not None:
         yield from _sense_iterations(xs, ss, y_t, m_t, ref_t, lam, method, cfg, chunk, with_ref,
                                      t_start, image_of)
@@ -623,19 +622,33 @@ def tv_iterations(
 
     lam_t = tf.constant(lam, tf.float32)
     tol_t = tf.constant(cfg.tol, tf.float32)
-    while it < cfg.max_iter:
-        n = tf.constant(min(chunk, cfg.max_iter - it, CHUNK_CAP), tf.int32)
+    state = [x, z, u, rho_t] if method == "admm" else [x, xbar, p]
+
+    def step(start: tf.Tensor, n: tf.Tensor):
         if method == "admm":
-            x, z, u, rho_t, recs, done = fn(
-                x, z, u, rho_t, y_t, m_t, lap, ref_t, lam_t,
-                tf.constant(cfg.relaxation, tf.float32), tol_t, n, tf.constant(it, tf.int32),
-            )
+            out = fn(*state, y_t, m_t, lap, ref_t, lam_t,
+                     tf.constant(cfg.relaxation, tf.float32), tol_t, n, start)
         else:
-            x, xbar, p, recs, done = fn(
-                x, xbar, p, y_t, m_t, ref_t, lam_t, tf.constant(tau, tf.float32),
-                tf.constant(sigma, tf.float32), tf.constant(cfg.theta, tf.float32), tol_t, n,
-                tf.constant(it, tf.int32),
-            )
+            out = fn(*state, y_t, m_t, ref_t, lam_t, tf.constant(tau, tf.float32),
+                     tf.constant(sigma, tf.float32), tf.constant(cfg.theta, tf.float32), tol_t, n, start)
+        state[:] = out[:-2]  # the solver's variables, carried to the next chunk
+        return state[0], out[-2], out[-1]
+
+    yield from _drive_chunks(step, cfg.max_iter, chunk, t_start, image_of)
+
+
+def _drive_chunks(step, max_iter: int, chunk: int, t_start: float, image_of):
+    """Run compiled chunks and yield ``(record, image getter)`` per iteration.
+
+    ``step(start, n)`` runs up to ``n`` iterations from iteration ``start`` (both int32
+    tensors) and returns ``(x, recs, done)``: the current image, the (7, n) record array of the
+    chunk (row 6 holds the number of iterations actually run) and whether the tolerance test
+    stopped it. Every record of a chunk shares the image of the chunk's last iteration.
+    """
+    it = 0
+    while it < max_iter:
+        n = tf.constant(min(chunk, max_iter - it, CHUNK_CAP), tf.int32)
+        x, recs, done = step(tf.constant(it, tf.int32), n)
         recs = recs.numpy()
         recs = recs[:6, : int(recs[6, 0])] if recs.shape[1] else recs[:6]
         elapsed = time.perf_counter() - t_start
@@ -666,26 +679,19 @@ def _sense_iterations(xs, ss, y_t, m_t, ref_t, lam, method, cfg, chunk, with_ref
         sigma = 1.0 / ((8.0 + norm_a) * tau)
         xbar, p, q = x, tf.zeros_like(y_t), tf.zeros((2, h, w), tf.complex64)
         fn = tv_sense.pdhg_sense_chunk[with_ref]
-    it = 0
-    while it < cfg.max_iter:
-        n = tf.constant(min(chunk, cfg.max_iter - it, CHUNK_CAP), tf.int32)
-        start = tf.constant(it, tf.int32)
+    state = [x, z, u] if method == "admm" else [x, xbar, p, q]
+
+    def step(start: tf.Tensor, n: tf.Tensor):
         if method == "admm":
-            x, z, u, recs, done = fn(x, z, u, y_t, s_t, m_t, ref_t, lam_t, tf.constant(rho, tf.float32),
-                                     tf.constant(cfg.relaxation, tf.float32), tol_t, n, start)
+            out = fn(*state, y_t, s_t, m_t, ref_t, lam_t, tf.constant(rho, tf.float32),
+                     tf.constant(cfg.relaxation, tf.float32), tol_t, n, start)
         else:
-            x, xbar, p, q, recs, done = fn(
-                x, xbar, p, q, y_t, s_t, m_t, ref_t, lam_t, tf.constant(tau, tf.float32),
-                tf.constant(sigma, tf.float32), tf.constant(cfg.theta, tf.float32), tol_t, n, start)
-        recs = recs.numpy()
-        recs = recs[:6, : int(recs[6, 0])] if recs.shape[1] else recs[:6]
-        elapsed = time.perf_counter() - t_start
-        get_image = image_of(x, it + recs.shape[1])
-        for j in range(recs.shape[1]):
-            it += 1
-            yield _make_record(it, recs[:, j], elapsed), get_image
-        if bool(done):
-            return
+            out = fn(*state, y_t, s_t, m_t, ref_t, lam_t, tf.constant(tau, tf.float32),
+                     tf.constant(sigma, tf.float32), tf.constant(cfg.theta, tf.float32), tol_t, n, start)
+        state[:] = out[:-2]  # the solver's variables, carried to the next chunk
+        return state[0], out[-2], out[-1]
+
+    yield from _drive_chunks(step, cfg.max_iter, chunk, t_start, image_of)
 
 
 def _make_record(it: int, vals: np.ndarray, elapsed: float) -> IterationRecord:
