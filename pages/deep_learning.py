@@ -73,8 +73,12 @@ if source == "pre-trained":
         st.error(f"The shipped {arch} network is missing: {exc}")
     else:
         t = trained.config
+        from recon_core.pretrained import score_summary  # imports TensorFlow: only when needed
+
+        scores = score_summary(arch, trained.meta)
         st.info(f"Shipped {arch}: trained for {t.steps} steps on {t.image_size}² random ellipses, "
-                f"{t.accel:g}× {t.mask_kind} masks. Its training curves are below.")
+                f"{t.accel:g}× {t.mask_kind} masks. " + (f"{scores} " if scores else "")
+                + "Its training curves are below.")
 else:
     models: dict = st.session_state.setdefault("dl_models", {})
     b1, b2, _ = st.columns([1, 1, 4])

@@ -159,3 +159,19 @@ def test_load_pretrained_rejects_unknown_names(tmp_path):
         load_pretrained("unet")
     with pytest.raises(FileNotFoundError, match="train_defaults"):
         load_pretrained("rescnn", tmp_path)
+
+
+@pytest.mark.parametrize("name", PRETRAINED_NAMES)
+def test_score_summary_of_the_shipped_files_quotes_their_stored_scores(name):
+    import json
+
+    from recon_core.pretrained import score_summary
+
+    meta = json.loads(pretrained_paths(name)[1].read_text(encoding="utf-8"))
+    text = score_summary(name, meta)
+    phantom = meta["evaluation"]["shepp_logan_256_4x_seed0"][name]["psnr"]
+    mean, std = meta["evaluation"]["held_out_64"][name]["psnr"]
+    assert f"{phantom:.2f} dB on the 256² Shepp–Logan phantom" in text
+    assert f"{mean:.2f} ± {std:.2f} dB on 64 held-out" in text
+    broken = {"evaluation": {"held_out_64": {name: {"psnr": "n/a"}, "zero_filled": {}}}}
+    assert score_summary(name, broken) is None

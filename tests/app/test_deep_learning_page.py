@@ -22,7 +22,8 @@ def test_pretrained_network_beats_zero_filled(arch):
     at = open_page("deep_learning")
     at.selectbox(key="dl_arch").set_value(arch).run()
     assert not errors(at)
-    assert any(f"Shipped {arch}" in i.value for i in at.info)
+    info = next(i.value for i in at.info if f"Shipped {arch}" in i.value)
+    assert "dB on the 256² Shepp–Logan phantom" in info and "held-out ellipse images" in info
     assert psnr_gain(at) > 5
     assert len(at.get("plotly_chart")) >= 3  # training curves, image, error map
     assert at.get("download_button")
