@@ -7,6 +7,7 @@ import io
 import json
 import signal
 import tracemalloc
+import warnings
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -489,6 +490,12 @@ def test_looks_like_kspace(rng):
     assert not looks_like_kspace(np.abs(fft2c(img)))  # real arrays are never k-space
     assert not looks_like_kspace(cplx(rng, (16, 16)))
     assert not looks_like_kspace(np.zeros((8, 8), np.complex64))
+    # scale-free: k-space of values near the float64 limit is still recognised, without
+    # overflow warnings; non-finite arrays are not k-space
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert looks_like_kspace(fft2c(img).astype(np.complex128) * 1e300)
+        assert not looks_like_kspace(np.full((8, 8), np.inf, np.complex128))
 
 
 def test_real_3d_npy_slice_and_axis(tmp_path, rng):

@@ -52,9 +52,12 @@ def looks_like_kspace(arr: np.ndarray) -> bool:
     if arr.dtype.kind != "c" or arr.ndim < 2:
         return False
     h, w = arr.shape[-2:]
+    peak = float(np.max(np.abs(arr))) if arr.size else 0.0
+    if not np.isfinite(peak) or peak == 0:
+        return False
     energy = np.zeros((h, w))
-    for plane in arr.reshape(-1, h, w):
-        energy += np.abs(plane.astype(np.complex128)) ** 2
+    for plane in arr.reshape(-1, h, w):  # scaled by the peak: no overflow for huge values
+        energy += np.abs(plane.astype(np.complex128) / peak) ** 2
     total = energy.sum()
     if not np.isfinite(total) or total == 0:
         return False
