@@ -13,6 +13,9 @@ fixed      one fixed training mask: the evaluation mask itself (seed 0)
 wide       64 filters per conv instead of 32 (4x the weights, ~3x the time per step)
 deep       20 convs instead of 10 (receptive field 41 px instead of 21)
 additive   additive, anti-aliased random ellipses (Shepp–Logan is a sum of ellipses)
+noscale    no per-image normalisation (images in [0, 1] as drawn, as in the tutorial) instead of
+           dividing by the maximum zero-filled magnitude, in training and at inference
+tutorial   tiny + noscale: the tutorial's own data recipe, with our 64² crops and schedule
 oracle     trains on the phantom itself (fresh masks and crops): test-set leakage on purpose,
            an upper bound for what this architecture can reach on this image
 ========== ===================================================================================
@@ -23,7 +26,8 @@ Run from the repository root (each variant in a fresh process; about 3 minutes p
     python benchmarks/rescnn_gap.py                        # all variants, 1500 steps each
     python benchmarks/rescnn_gap.py --variants baseline,oracle --steps 1000
 
-It prints a Markdown table and writes it to ``benchmarks/results/rescnn_gap.md``.
+It prints a Markdown table and writes it to ``benchmarks/results/rescnn_gap.md`` (rows in
+``rescnn_gap.json``; earlier rows of the same ``--steps`` are kept).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "benchmarks" / "results" / "rescnn_gap.md"
+RESULTS_JSON = RESULTS.with_suffix(".json")
 
 VARIANTS = {
     "baseline": "DEFAULT_RESCNN, shortened",
@@ -48,6 +53,8 @@ VARIANTS = {
     "wide": "64 filters",
     "deep": "20 convs",
     "additive": "additive anti-aliased ellipses",
+    "noscale": "no per-image normalisation (tutorial)",
+    "tutorial": "tiny + noscale (the tutorial's data recipe)",
     "oracle": "trained on the phantom itself (leakage)",
 }
 
@@ -86,7 +93,7 @@ def _child(variant: str, steps: int) -> dict:
 
     import recon_core.data as data_mod
     import recon_core.training_data as training_data_mod
-    from recon_core.fourier import fft2c
+    from recon_core.fourier import fft2c, fft2c_tf, ifft2c_tf
     from recon_core.masks import make_mask
     from recon_core.metrics import psnr
     from recon_core.models import reconstruct
@@ -95,7 +102,7 @@ def _child(variant: str, steps: int) -> dict:
 
     config = DEFAULT_RESCNN.replace(steps=steps)
     generator = None
-    if variant == "tiny":
+    if variant in ("tiny", "tutorial"):
         def generator(size=256, seed=0, max_shapes=20):
             h, w = (size, size) if np.isscalar(size) else tuple(size)
             image, _ = random_shapes((h, w), max_shapes=max_shapes, min_shapes=1, shape="ellipse",
@@ -107,13 +114,29 @@ def _child(variant: str, steps: int) -> dict:
     elif variant == "oracle":
         def generator(size=256, seed=0, max_shapes=20):
             return data_mod.shepp_logan(size)
-    elif variant == "fixed":
+    if variant in ("noscale", "tutorial"):
+        import tensorflow as tf
+
+        import recon_core.models as models_mod
+
+        def simulate(image, mask):  # as recon_core.training_data.simulate, scale 1
+            y = fft2c_tf(tf.cast(image, tf.complex64)) * tf.cast(mask, tf.complex64)
+            return ifft2c_tf(y), y, image
+
+        def normalised_inputs(kspace, mask):  # as recon_core.models._normalised_inputs, scale 1
+            y = (kspace * mask).astype(np.complex64)
+            zf = ifft2c_tf(tf.constant(y)).numpy()
+            return zf, y, np.ones(zf.shape[:-2] + (1, 1), np.float32)
+
+        training_data_mod.simulate = simulate
+        models_mod._normalised_inputs = normalised_inputs
+    if variant == "fixed":
         config = config.replace(fixed_mask=True, mask_seed=0)
     elif variant == "wide":
         config = config.replace(n_filters=64)
     elif variant == "deep":
         config = config.replace(n_convs=20)
-    elif variant != "baseline":
+    elif variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
     if generator is not None:  # both the training stream and the validation set
         data_mod.random_ellipses = generator
@@ -161,25 +184,38 @@ def main(argv=None) -> None:
         print(f"  phantom {row['phantom_psnr']:.2f} dB (masks 1-7: {row['phantom_psnr_masks_1_7']:.2f}), "
               f"ellipse validation {row['val_psnr']:.2f} dB, {row['seconds']:.0f} s", flush=True)
         rows.append(row)
+    # Merge with earlier runs of the same length, so that one variant can be rerun alone.
+    merged = {}
+    if RESULTS_JSON.is_file():
+        merged = {r["variant"]: r for r in json.loads(RESULTS_JSON.read_text(encoding="utf-8"))
+                  if r.get("steps") == args.steps and r.get("variant") in VARIANTS}
+    merged.update({r["variant"]: dict(r, date=time.strftime("%Y-%m-%d")) for r in rows})
+    ordered = [merged[v] for v in VARIANTS if v in merged]
+    text = _table(ordered, args.steps)
+    print(text)
+    RESULTS_JSON.write_text(json.dumps(ordered, indent=1), encoding="utf-8")
+    RESULTS.write_text(text, encoding="utf-8")
+    print(f"wrote {RESULTS.relative_to(ROOT)} and {RESULTS_JSON.relative_to(ROOT)}")
+
+
+def _table(rows: list[dict], steps: int) -> str:
     base = next((r for r in rows if r["variant"] == "baseline"), None)
     table = ["| variant | change | phantom PSNR, mask seed 0 (dB) | vs baseline | phantom, masks 1–7 "
-             "mean (dB) | ellipse validation PSNR (dB) | training time (s) |",
-             "|---|---|---|---|---|---|---|"]
+             "mean (dB) | own validation PSNR (dB) | training time (s) | run |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         delta = f"{r['phantom_psnr'] - base['phantom_psnr']:+.2f}" if base else "–"
         table.append(f"| {r['variant']} | {VARIANTS[r['variant']]} | {r['phantom_psnr']:.2f} | {delta} | "
-                     f"{r['phantom_psnr_masks_1_7']:.2f} | {r['val_psnr']:.2f} | {r['seconds']:.0f} |")
-    text = (f"# ResCNN on Shepp–Logan: one change at a time\n\n"
-            f"`python benchmarks/rescnn_gap.py --steps {args.steps}`, {time.strftime('%Y-%m-%d')}. "
-            f"256x256 phantom, 4x random mask. Target of issue #3: 31.9 dB (seed-0 mask). The "
-            f"'validation' column is each variant's own validation set (the oracle's is the "
-            f"phantom). Training times are wall-clock seconds on the machine that ran it (noisy "
-            f"when it is shared); the PSNR columns are deterministic (same seeds, same "
-            f"numbers on rerun).\n\n" + "\n".join(table) + "\n")
-    print(text)
-    if set(names) == set(VARIANTS):
-        RESULTS.write_text(text, encoding="utf-8")
-        print(f"wrote {RESULTS.relative_to(ROOT)}")
+                     f"{r['phantom_psnr_masks_1_7']:.2f} | {r['val_psnr']:.2f} | {r['seconds']:.0f} | "
+                     f"{r.get('date', '')} |")
+    return (f"# ResCNN on Shepp–Logan: one change at a time\n\n"
+            f"`python benchmarks/rescnn_gap.py --steps {steps}`. 256x256 phantom, 4x random mask. "
+            f"Target of issue #3: 31.9 dB (seed-0 mask). 'Own validation' is each variant's "
+            f"validation set (the oracle's is the phantom). Training times are wall-clock "
+            f"seconds on the machine that ran it (noisy when it is shared); the PSNR columns are "
+            f"deterministic (same seeds, same numbers on rerun). Rows from earlier runs of the "
+            f"same length are kept (`rescnn_gap.json`), so one variant can be rerun alone.\n\n"
+            + "\n".join(table) + "\n")
 
 
 if __name__ == "__main__":
