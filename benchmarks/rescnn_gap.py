@@ -91,14 +91,14 @@ def _child(variant: str, steps: int) -> dict:
     import numpy as np
     from skimage.draw import random_shapes
 
-    import recon_core.data as data_mod
-    import recon_core.training_data as training_data_mod
+    import recon_core.phantoms as data_mod
+    import recon_core.dl.data as training_data_mod
     from recon_core.fourier import fft2c, fft2c_tf, ifft2c_tf
     from recon_core.masks import make_mask
     from recon_core.metrics import psnr
-    from recon_core.models import reconstruct
-    from recon_core.train_config import DEFAULT_RESCNN
-    from recon_core.training import train
+    from recon_core.dl.models import reconstruct
+    from recon_core.dl.config import DEFAULT_RESCNN
+    from recon_core.dl.training import train
 
     config = DEFAULT_RESCNN.replace(steps=steps)
     generator = None
@@ -117,13 +117,13 @@ def _child(variant: str, steps: int) -> dict:
     if variant in ("noscale", "tutorial"):
         import tensorflow as tf
 
-        import recon_core.models as models_mod
+        import recon_core.dl.models as models_mod
 
-        def simulate(image, mask):  # as recon_core.training_data.simulate, scale 1
+        def simulate(image, mask):  # as recon_core.dl.data.simulate, scale 1
             y = fft2c_tf(tf.cast(image, tf.complex64)) * tf.cast(mask, tf.complex64)
             return ifft2c_tf(y), y, image
 
-        def normalised_inputs(kspace, mask):  # as recon_core.models._normalised_inputs, scale 1
+        def normalised_inputs(kspace, mask):  # as recon_core.dl.models._normalised_inputs, scale 1
             y = (kspace * mask).astype(np.complex64)
             zf = ifft2c_tf(tf.constant(y)).numpy()
             return zf, y, np.ones(zf.shape[:-2] + (1, 1), np.float32)

@@ -7,14 +7,14 @@ Run as a plain script from the repository root::
 
 For each default config (``DEFAULT_RESCNN``, ``DEFAULT_UNROLLED``), a fresh process measures:
 
-* **train() steps/s**: :func:`recon_core.training.train` end to end (tf.data pipeline, model,
+* **train() steps/s**: :func:`recon_core.dl.training.train` end to end (tf.data pipeline, model,
   optimizer, per-step progress records), timed over ``--steps`` steps after ``--warmup``;
 * **fit on pipeline / fit on cached batch**: one compiled model, ``model.fit`` for ``--steps``
   steps fed either by the real pipeline or by a single batch cached in memory, alternated
   ``--repeats`` times, best of each kept (as ``timeit`` does, to reject interference from other
   processes on a shared machine). When the pipeline-fed rate matches the cached rate, the input
   pipeline is not the bottleneck;
-* **pipeline images/s**: :func:`recon_core.training_data.train_dataset` iterated alone, to
+* **pipeline images/s**: :func:`recon_core.dl.data.train_dataset` iterated alone, to
   compare with the images/s that training consumes;
 * **peak memory**: the process's peak resident set size (``ru_maxrss``).
 
@@ -48,10 +48,10 @@ def worker(name: str, warmup: int, steps: int, repeats: int, pipeline_batches: i
     """Measure one default config in this process; returns a JSON-ready record."""
     import tensorflow as tf
 
-    from recon_core.models import count_params
-    from recon_core.train_config import DEFAULT_CONFIGS
-    from recon_core.training import build_model, default_strategy, make_optimizer, train
-    from recon_core.training_data import train_dataset
+    from recon_core.dl.models import count_params
+    from recon_core.dl.config import DEFAULT_CONFIGS
+    from recon_core.dl.training import build_model, default_strategy, make_optimizer, train
+    from recon_core.dl.data import train_dataset
 
     base = DEFAULT_CONFIGS[name]
     rec = {"name": name, "config_hash": base.config_hash(), "batch_size": base.batch_size,

@@ -67,14 +67,14 @@ def metrics(reference: np.ndarray, image: np.ndarray) -> dict[str, float]:
 
 @st.cache_resource(show_spinner="Loading the pre-trained network…")
 def pretrained(name: str):
-    from recon_core.pretrained import load_pretrained
+    from recon_core.dl.pretrained import load_pretrained
 
     return load_pretrained(name)
 
 
 def train_or_load(config, on_progress):
     """Train ``config`` with live progress, or load it from the on-disk model cache."""
-    from recon_core.cache import get_or_train
+    from recon_core.dl.cache import get_or_train
 
     return get_or_train(config, on_progress=on_progress)
 
@@ -86,7 +86,7 @@ def model_key(trained) -> str:
 
 @st.cache_data(show_spinner="Running the network…", max_entries=64)
 def _network_recon(_trained, key: str, kspace: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    from recon_core.models import reconstruct
+    from recon_core.dl.models import reconstruct
 
     return reconstruct(_trained.model, kspace, mask)
 
@@ -97,7 +97,7 @@ def network_recon(trained, kspace: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _evaluate(_trained, key: str, n: int, accel: float, kind: str) -> dict:
-    from recon_core.evaluation import evaluate
+    from recon_core.dl.evaluation import evaluate
 
     res = evaluate({_trained.config.model: _trained.model}, n=n, accel=accel, mask_kind=kind)
     return res.summary()
@@ -148,8 +148,8 @@ def png_row(images: list[np.ndarray]) -> bytes:
 
 def checkpoint_step(config) -> int | None:
     """Step of a stopped, resumable training of ``config`` in the model cache, if any."""
-    from recon_core.cache import ModelCache
-    from recon_core.training import load_checkpoint_info
+    from recon_core.dl.cache import ModelCache
+    from recon_core.dl.training import load_checkpoint_info
 
     info = load_checkpoint_info(ModelCache().checkpoint_path(config), config)
     return None if info is None else info["step"]

@@ -8,7 +8,7 @@ import streamlit as st
 
 from pages import _cached, _state, _ui
 from recon_core.figures import curves_figure, image_figure
-from recon_core.train_config import DEFAULT_CONFIGS, TrainConfig
+from recon_core.dl.config import DEFAULT_CONFIGS, TrainConfig
 
 st.title("Deep learning")
 cfg = _state.init()
@@ -73,7 +73,7 @@ if source == "pre-trained":
         st.error(f"The shipped {arch} network is missing: {exc}")
     else:
         t = trained.config
-        from recon_core.pretrained import score_summary  # imports TensorFlow: only when needed
+        from recon_core.dl.pretrained import score_summary  # imports TensorFlow: only when needed
 
         scores = score_summary(arch, trained.meta)
         st.info(f"Shipped {arch}: trained for {t.steps} steps on {t.image_size}² random ellipses, "

@@ -18,7 +18,7 @@ from recon_core.coils import (  # noqa: E402
     rss,
     simulate_multicoil,
 )
-from recon_core.data import ellipses_dataset, random_ellipses, shepp_logan  # noqa: E402
+from recon_core.phantoms import ellipses_dataset, random_ellipses, shepp_logan  # noqa: E402
 from recon_core.fourier import (  # noqa: E402
     adjoint_op,
     fft2c,
@@ -54,18 +54,18 @@ from recon_core.tv import (  # noqa: E402
     tv_iterations,
     tv_objective,
 )
-from recon_core.zerofill import zero_filled  # noqa: E402
-from recon_core.cache import ModelCache, TrainedModel, get_or_train  # noqa: E402
-from recon_core.evaluation import EvaluationResult, evaluate, held_out_images  # noqa: E402
-from recon_core.models import DataConsistency, ResCNN, UnrolledNet, reconstruct  # noqa: E402
-from recon_core.pretrained import PRETRAINED_NAMES, load_pretrained  # noqa: E402
-from recon_core.train_config import (  # noqa: E402
+from recon_core.recon.zerofill import zero_filled  # noqa: E402
+from recon_core.dl.cache import ModelCache, TrainedModel, get_or_train  # noqa: E402
+from recon_core.dl.evaluation import EvaluationResult, evaluate, held_out_images  # noqa: E402
+from recon_core.dl.models import DataConsistency, ResCNN, UnrolledNet, reconstruct  # noqa: E402
+from recon_core.dl.pretrained import PRETRAINED_NAMES, load_pretrained  # noqa: E402
+from recon_core.dl.config import (  # noqa: E402
     DEFAULT_CONFIGS,
     DEFAULT_RESCNN,
     DEFAULT_UNROLLED,
     TrainConfig,
 )
-from recon_core.training import TrainProgress, TrainResult, train  # noqa: E402
+from recon_core.dl.training import TrainProgress, TrainResult, train  # noqa: E402
 
 __all__ = [
     "DEFAULT_CONFIGS",

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from recon_core._checks import as_array, as_mask, check_int, check_positive
+from recon_core.checks import as_array, as_mask, check_int, check_positive
 from recon_core.fourier import fft2c, ifft2c
 
 __all__ = [

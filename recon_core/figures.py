@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from numpy.typing import ArrayLike
 from plotly.subplots import make_subplots
 
-from recon_core._checks import as_array
+from recon_core.checks import as_array
 
 __all__ = ["rgb_colorscale", "image_figure", "kspace_axes", "images_row", "curves_figure"]
 

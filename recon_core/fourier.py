@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 from numpy.typing import ArrayLike
 
-from recon_core._checks import as_array, as_mask
+from recon_core.checks import as_array, as_mask
 
 __all__ = [
     "fft2c",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from recon_core._checks import as_array, check_positive
+from recon_core.checks import as_array, check_positive
 
 __all__ = ["KspaceEdit", "edit_kspace", "radial_frequency", "log_magnitude", "apply_window"]
 

@@ -49,7 +49,7 @@ from typing import Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike
 
-from recon_core._checks import as_mask, check_int, check_positive
+from recon_core.checks import as_mask, check_int, check_positive
 
 __all__ = [
     "MASK_KINDS",

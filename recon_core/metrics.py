@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from recon_core._checks import as_array
+from recon_core.checks import as_array
 
 __all__ = ["psnr", "ssim", "nmse", "all_metrics"]
 

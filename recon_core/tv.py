@@ -52,7 +52,7 @@ import numpy as np
 import tensorflow as tf
 from numpy.typing import ArrayLike
 
-from recon_core._checks import as_array, as_mask, check_int, check_positive
+from recon_core.checks import as_array, as_mask, check_int, check_positive
 from recon_core.metrics import psnr as _psnr
 from recon_core.metrics import ssim as _ssim
 
@@ -745,7 +745,7 @@ def reconstruct_tv(
 
     :Examples:
 
-    >>> from recon_core.data import shepp_logan
+    >>> from recon_core.phantoms import shepp_logan
     >>> from recon_core.fourier import fft2c
     >>> import numpy as np
     >>> x = shepp_logan(32); m = np.zeros((32, 32), bool); m[:, ::2] = True; m[:, 12:20] = True

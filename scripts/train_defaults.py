@@ -4,8 +4,8 @@ One command regenerates both (about 20 minutes on 2 CPU cores, much less on a GP
 
     python scripts/train_defaults.py
 
-It trains :data:`recon_core.train_config.DEFAULT_RESCNN` and ``DEFAULT_UNROLLED`` with
-:func:`recon_core.training.train`, saves ``<name>_default.keras`` (uncompiled, weights only) and
+It trains :data:`recon_core.dl.config.DEFAULT_RESCNN` and ``DEFAULT_UNROLLED`` with
+:func:`recon_core.dl.training.train`, saves ``<name>_default.keras`` (uncompiled, weights only) and
 ``<name>_default.json`` (config, history, sha256, timings, versions), then scores both networks
 against zero-filled and TV on 256x256 Shepp–Logan (4x random mask, seed 0) and on 64 held-out
 random-ellipse images, and stores those scores in the JSON files and in
@@ -33,21 +33,21 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from recon_core.data import shepp_logan  # noqa: E402
-from recon_core.evaluation import evaluate  # noqa: E402
+from recon_core.phantoms import shepp_logan  # noqa: E402
+from recon_core.dl.evaluation import evaluate  # noqa: E402
 from recon_core.fourier import fft2c  # noqa: E402
 from recon_core.masks import make_mask  # noqa: E402
 from recon_core.metrics import psnr  # noqa: E402
-from recon_core.models import reconstruct  # noqa: E402
-from recon_core.pretrained import (  # noqa: E402
+from recon_core.dl.models import reconstruct  # noqa: E402
+from recon_core.dl.pretrained import (  # noqa: E402
     PRETRAINED_NAMES,
     WEIGHTS_DIR,
     load_pretrained,
     pretrained_paths,
     save_pretrained,
 )
-from recon_core.train_config import DEFAULT_CONFIGS  # noqa: E402
-from recon_core.training import train  # noqa: E402
+from recon_core.dl.config import DEFAULT_CONFIGS  # noqa: E402
+from recon_core.dl.training import train  # noqa: E402
 
 COMMAND = "python scripts/train_defaults.py"
 

@@ -180,7 +180,7 @@ def test_nan_kspace_raises():
 
 
 def test_gradient_tolerance_stop_inside_a_chunk_returns_that_iterations_image():
-    from recon_core.data import shepp_logan
+    from recon_core.phantoms import shepp_logan
     from recon_core.masks import make_mask
 
     x = shepp_logan(64)

@@ -80,12 +80,12 @@ def test_invalid_training_settings_are_reported():
 
 def test_a_stopped_training_is_offered_for_resume(model_cache):
     """Stop in the browser interrupts the run; the checkpoint it leaves is resumed by Train."""
-    from recon_core.cache import ModelCache
-    from recon_core.training import train
+    from recon_core.dl.cache import ModelCache
+    from recon_core.dl.training import train
 
     at = tiny(open_page("deep_learning", {"size": "64"}), "rescnn")
     at.number_input(key="dl_steps").set_value(6).run()
-    from recon_core.train_config import TrainConfig
+    from recon_core.dl.config import TrainConfig
 
     config = TrainConfig(model="rescnn", n_convs=2, n_filters=4, accel=4.0, mask_kind="random",
                          image_size=32, steps=6, batch_size=2, learning_rate=1e-3, seed=1, n_val=4)

@@ -1,4 +1,4 @@
-"""On-disk model cache keyed by the hash of a :class:`~recon_core.train_config.TrainConfig`.
+"""On-disk model cache keyed by the hash of a :class:`~recon_core.dl.config.TrainConfig`.
 
 Nobody waits for the same training twice: :func:`get_or_train` returns the cached network of a
 config when there is one and trains (then stores) it otherwise.
@@ -7,7 +7,7 @@ Layout of a cache directory (default ``$RECON_LAB_CACHE`` or ``~/.cache/mri-reco
 
     <hash>/model.keras      the network, uncompiled (weights only, no optimizer state)
     <hash>/config.json      TrainConfig.to_dict()
-    <hash>/history.json     training history (see recon_core.training.TrainResult)
+    <hash>/history.json     training history (see recon_core.dl.training.TrainResult)
     <hash>/meta.json        sha256 and size of the three files above, creation time, versions
     <hash>.lock             file lock: one process trains a config, the others wait for it
     <hash>.partial/         resumable checkpoint of an unfinished training
@@ -44,8 +44,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from recon_core.train_config import TrainConfig
-from recon_core.training import ProgressCallback, inference_copy, save_model, train
+from recon_core.dl.config import TrainConfig
+from recon_core.dl.training import ProgressCallback, inference_copy, save_model, train
 
 __all__ = [
     "CACHE_ENV_VAR",
@@ -78,7 +78,7 @@ class TrainedModel:
     """A trained network and where it came from.
 
     Attributes:
-        model: the Keras network (see :func:`recon_core.models.reconstruct`).
+        model: the Keras network (see :func:`recon_core.dl.models.reconstruct`).
         config: its :class:`TrainConfig`.
         history: its training history (``step``, ``loss``, ``val_psnr``, ...).
         from_cache: True when loaded from disk (cache or shipped file) without training.
@@ -345,7 +345,7 @@ class ModelCache:
 
         Args:
             config: the training configuration.
-            callbacks: passed to :func:`recon_core.training.train` (progress callables and/or
+            callbacks: passed to :func:`recon_core.dl.training.train` (progress callables and/or
                 Keras callbacks).
             on_progress: one more progress callable (returning True stops training).
             train_fn: the training function (for tests); same signature as ``train``.

@@ -1,4 +1,4 @@
-"""Tests of recon_core.evaluation and of the shipped pre-trained networks."""
+"""Tests of recon_core.dl.evaluation and of the shipped pre-trained networks."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ import json
 import numpy as np
 import pytest
 
-from recon_core.data import random_ellipses, shepp_logan
-from recon_core.evaluation import EvaluationResult, evaluate, evaluation_masks, held_out_images
+from recon_core.phantoms import random_ellipses, shepp_logan
+from recon_core.dl.evaluation import EvaluationResult, evaluate, evaluation_masks, held_out_images
 from recon_core.fourier import fft2c, ifft2c
 from recon_core.masks import make_mask
 from recon_core.metrics import nmse, psnr, ssim
-from recon_core.models import ResCNN, UnrolledNet, reconstruct
-from recon_core.pretrained import PRETRAINED_NAMES, load_pretrained, pretrained_paths
-from recon_core.train_config import DEFAULT_CONFIGS
-from recon_core.training_data import HELD_OUT_SEED, VALIDATION_SEED
+from recon_core.dl.models import ResCNN, UnrolledNet, reconstruct
+from recon_core.dl.pretrained import PRETRAINED_NAMES, load_pretrained, pretrained_paths
+from recon_core.dl.config import DEFAULT_CONFIGS
+from recon_core.dl.data import HELD_OUT_SEED, VALIDATION_SEED
 from recon_core.tv import reconstruct_tv
 
 
@@ -166,7 +166,7 @@ def test_load_pretrained_rejects_unknown_names(tmp_path):
 def test_score_summary_of_the_shipped_files_quotes_their_stored_scores(name):
     import json
 
-    from recon_core.pretrained import score_summary
+    from recon_core.dl.pretrained import score_summary
 
     meta = json.loads(pretrained_paths(name)[1].read_text(encoding="utf-8"))
     text = score_summary(name, meta)

@@ -1,4 +1,4 @@
-"""Tests of recon_core.models: shapes, residual structure, data consistency, saving, reconstruct."""
+"""Tests of recon_core.dl.models: shapes, residual structure, data consistency, saving, reconstruct."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from recon_core.fourier import fft2c, ifft2c
-from recon_core.models import (
+from recon_core.dl.models import (
     DataConsistency,
     ResCNN,
     UnrolledNet,

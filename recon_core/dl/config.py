@@ -3,7 +3,7 @@
 A :class:`TrainConfig` fully determines a trained network: architecture and sizes, sampling
 (acceleration, mask kind, fixed or fresh masks), data (image and crop size), optimisation
 (steps, batch size, learning rate) and the seed. :meth:`TrainConfig.config_hash` keys the model
-cache (:mod:`recon_core.cache`), so two equal configurations share one trained model.
+cache (:mod:`recon_core.dl.cache`), so two equal configurations share one trained model.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import numbers
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Optional
 
-from recon_core._checks import check_int, check_positive
+from recon_core.checks import check_int, check_positive
 from recon_core.masks import MASK_KINDS
-from recon_core.models import ARCHITECTURES, DC_MODES
+from recon_core.dl.models import ARCHITECTURES, DC_MODES
 
 __all__ = [
     "CONFIG_FORMAT_VERSION",

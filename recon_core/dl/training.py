@@ -1,6 +1,6 @@
 """Training loop: ``train(config, callbacks)`` with live progress, stop requests and resume.
 
-Training runs ``model.fit`` on the seeded :func:`recon_core.training_data.train_dataset`
+Training runs ``model.fit`` on the seeded :func:`recon_core.dl.data.train_dataset`
 inside a ``tf.distribute`` strategy (one device by default, every GPU when several are
 present). After every step, plain-Python callbacks receive a :class:`TrainProgress` record
 (step, loss, and validation PSNR/SSIM every ``config.validate_every`` steps); a callback that
@@ -39,9 +39,9 @@ import tensorflow as tf
 
 from recon_core.metrics import psnr as _psnr
 from recon_core.metrics import ssim as _ssim
-from recon_core.models import ResCNN, UnrolledNet, reconstruct
-from recon_core.train_config import TrainConfig
-from recon_core.training_data import train_dataset, validation_set
+from recon_core.dl.models import ResCNN, UnrolledNet, reconstruct
+from recon_core.dl.config import TrainConfig
+from recon_core.dl.data import train_dataset, validation_set
 
 __all__ = [
     "TrainProgress",
@@ -171,7 +171,7 @@ def default_strategy() -> tf.distribute.Strategy:
 
 def validate(model: keras.Model, data) -> tuple[float, float]:
     """Mean PSNR (dB) and SSIM of ``model`` on ``(images, kspace, masks)`` (see
-    :func:`recon_core.training_data.validation_set`), with :mod:`recon_core.metrics`."""
+    :func:`recon_core.dl.data.validation_set`), with :mod:`recon_core.metrics`."""
     images, kspace, masks = data
     recon = reconstruct(model, kspace, masks)
     p = [_psnr(x, r) for x, r in zip(images, recon)]

@@ -12,7 +12,7 @@ crosses ``Model.__call__``):
 Networks work on *normalised* data: the k-space is divided by the maximum magnitude of the
 zero-filled image, so the zero-filled input has max 1 whatever the scanner's scale.
 :func:`reconstruct` does this (and undoes it) for you; training does the same
-(:mod:`recon_core.training_data`).
+(:mod:`recon_core.dl.data`).
 
 * :class:`ResCNN` (the tutorial's network): ``x + CNN(x - 0.5)`` on the zero-filled magnitude,
   ``n_convs`` 3x3 convolutions, ReLU except the last one, which is linear.
@@ -41,7 +41,7 @@ import numpy as np
 import tensorflow as tf
 from numpy.typing import ArrayLike
 
-from recon_core._checks import as_array, as_mask, check_int
+from recon_core.checks import as_array, as_mask, check_int
 from recon_core.fourier import fft2c_tf, ifft2c_tf
 
 __all__ = [
@@ -57,7 +57,7 @@ __all__ = [
     "count_params",
 ]
 
-#: Names accepted by :func:`recon_core.training.build_model` (``TrainConfig.model``).
+#: Names accepted by :func:`recon_core.dl.training.build_model` (``TrainConfig.model``).
 ARCHITECTURES: tuple[str, ...] = ("rescnn", "unrolled")
 #: Data-consistency modes of :class:`UnrolledNet`.
 DC_MODES: tuple[str, ...] = ("hard", "soft")

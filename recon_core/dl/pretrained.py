@@ -1,8 +1,8 @@
 """Pre-trained default networks shipped with the package (``recon_core/weights/``).
 
 ``load_pretrained("rescnn")`` and ``load_pretrained("unrolled")`` return, without any training,
-the networks of :data:`~recon_core.train_config.DEFAULT_RESCNN` and
-:data:`~recon_core.train_config.DEFAULT_UNROLLED`. Each ``<name>_default.keras`` (uncompiled,
+the networks of :data:`~recon_core.dl.config.DEFAULT_RESCNN` and
+:data:`~recon_core.dl.config.DEFAULT_UNROLLED`. Each ``<name>_default.keras`` (uncompiled,
 weights only) has a ``<name>_default.json`` beside it with its config, training history,
 sha256, the command that produced it and its measured scores.
 
@@ -25,9 +25,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from recon_core.cache import TrainedModel
-from recon_core.train_config import DEFAULT_CONFIGS, TrainConfig
-from recon_core.training import inference_copy, save_model
+from recon_core.dl.cache import TrainedModel
+from recon_core.dl.config import DEFAULT_CONFIGS, TrainConfig
+from recon_core.dl.training import inference_copy, save_model
 
 __all__ = ["PRETRAINED_NAMES", "WEIGHTS_DIR", "pretrained_paths", "load_pretrained",
            "save_pretrained", "score_summary"]
@@ -35,7 +35,7 @@ __all__ = ["PRETRAINED_NAMES", "WEIGHTS_DIR", "pretrained_paths", "load_pretrain
 #: Names of the shipped networks.
 PRETRAINED_NAMES: tuple[str, ...] = tuple(DEFAULT_CONFIGS)
 #: Directory of the shipped files.
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 
 
 def _check_name(name: str) -> str:
@@ -59,7 +59,7 @@ def load_pretrained(name: str, directory: Union[str, os.PathLike, None] = None) 
     """Load a shipped network by name (``"rescnn"`` or ``"unrolled"``).
 
     Returns:
-        :class:`~recon_core.cache.TrainedModel` with ``from_cache=True``; ``meta`` holds the
+        :class:`~recon_core.dl.cache.TrainedModel` with ``from_cache=True``; ``meta`` holds the
         JSON sidecar (scores, training time, command, versions).
 
     Raises:

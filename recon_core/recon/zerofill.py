@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from recon_core._checks import as_array, as_mask
+from recon_core.checks import as_array, as_mask
 from recon_core.fourier import ifft2c
 
 __all__ = ["zero_filled"]

@@ -10,18 +10,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recon_core import cache as cache_mod
-from recon_core.cache import (
+from recon_core.dl import cache as cache_mod
+from recon_core.dl.cache import (
     CACHE_ENV_VAR,
     CacheEntryError,
     ModelCache,
     default_cache_dir,
     get_or_train,
 )
-from recon_core.train_config import TrainConfig
-from recon_core.training import train
+from recon_core.dl.config import TrainConfig
+from recon_core.dl.training import train
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def tiny(**changes) -> TrainConfig:
@@ -273,7 +273,7 @@ def _worker(cache_dir: str, marker_dir: str, barrier, queue) -> None:
     import time
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from recon_core.cache import get_or_train as got
+    from recon_core.dl.cache import get_or_train as got
 
     def mark(progress):
         Path(marker_dir, f"trained-by-{os.getpid()}").touch()

@@ -5,11 +5,11 @@ Everything is seeded and disjoint:
 * training image ``i`` of a config with seed ``s`` is ``random_ellipses(seed=train_seed(s) + i)``
   (so a resumed training continues the very same stream);
 * the validation set uses seeds ``VALIDATION_SEED + i`` and the held-out evaluation set of
-  :mod:`recon_core.evaluation` uses ``HELD_OUT_SEED + i``; no training stream reaches them.
+  :mod:`recon_core.dl.evaluation` uses ``HELD_OUT_SEED + i``; no training stream reaches them.
 
 Each example is simulated at ``image_size``: ``y = M F x``, zero-filled ``F^H y``, then
 normalised by the maximum zero-filled magnitude (the same normalisation as
-:func:`recon_core.models.reconstruct`). Example layouts (float32, NHWC, batched by the dataset):
+:func:`recon_core.dl.models.reconstruct`). Example layouts (float32, NHWC, batched by the dataset):
 
 * ``"rescnn"``: input ``|zf|`` (S, S, 1), target ``x`` (S, S, 1), ``S = crop_size or image_size``
   (image and target cropped together, after zero-filling at full size);
@@ -22,11 +22,11 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from recon_core.data import ellipses_dataset, random_ellipses
+from recon_core.phantoms import ellipses_dataset, random_ellipses
 from recon_core.fourier import fft2c, fft2c_tf, ifft2c_tf
 from recon_core.masks import make_mask
-from recon_core.models import to_channels
-from recon_core.train_config import TrainConfig
+from recon_core.dl.models import to_channels
+from recon_core.dl.config import TrainConfig
 
 __all__ = [
     "VALIDATION_SEED",
@@ -40,7 +40,7 @@ __all__ = [
 
 #: First seed of the validation images (``n_val`` of them).
 VALIDATION_SEED = 50_000
-#: First seed of the held-out evaluation images (:func:`recon_core.evaluation.held_out_images`).
+#: First seed of the held-out evaluation images (:func:`recon_core.dl.evaluation.held_out_images`).
 HELD_OUT_SEED = 90_000
 _TRAIN_SEED_BASE = 1_000_000
 _TRAIN_SEED_STRIDE = 100_000_000

@@ -14,7 +14,7 @@ from skimage.data import shepp_logan_phantom
 from skimage.draw import random_shapes
 from skimage.transform import resize
 
-from recon_core._checks import check_int
+from recon_core.checks import check_int
 
 __all__ = ["shepp_logan", "random_ellipses", "ellipses_dataset"]
 

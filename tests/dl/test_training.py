@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from recon_core.data import random_ellipses
+from recon_core.phantoms import random_ellipses
 from recon_core.fourier import fft2c, ifft2c
 from recon_core.masks import make_mask
-from recon_core.models import ResCNN, UnrolledNet
-from recon_core.train_config import DEFAULT_RESCNN, DEFAULT_UNROLLED, TrainConfig
-from recon_core.training import (
+from recon_core.dl.models import ResCNN, UnrolledNet
+from recon_core.dl.config import DEFAULT_RESCNN, DEFAULT_UNROLLED, TrainConfig
+from recon_core.dl.training import (
     TrainProgress,
     build_model,
     default_strategy,
@@ -28,7 +28,7 @@ from recon_core.training import (
     train,
     validate,
 )
-from recon_core.training_data import (
+from recon_core.dl.data import (
     HELD_OUT_SEED,
     VALIDATION_SEED,
     example_mask,
@@ -37,7 +37,7 @@ from recon_core.training_data import (
     validation_set,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 TINY = dict(n_convs=2, n_filters=4, n_cascades=2, image_size=32, steps=4, batch_size=2,
             n_val=2, val_every=2, learning_rate=1e-2)
@@ -68,7 +68,7 @@ def test_config_dict_roundtrip_and_hash():
 
 def test_config_hash_is_stable():
     """The hash is a pure function of the canonical JSON (no Python hash randomisation)."""
-    code = ("from recon_core.train_config import DEFAULT_RESCNN as c; "
+    code = ("from recon_core.dl.config import DEFAULT_RESCNN as c; "
             "print(c.config_hash())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=ROOT, env=_env(PYTHONHASHSEED="123"))
@@ -323,8 +323,8 @@ def test_mirrored_strategy_on_two_cpu_devices(tmp_path):
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(
             cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        from recon_core.train_config import TrainConfig
-        from recon_core.training import train
+        from recon_core.dl.config import TrainConfig
+        from recon_core.dl.training import train
         s = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
         c = TrainConfig(model="unrolled", n_convs=2, n_filters=4, n_cascades=2, image_size=32,
                         steps=3, batch_size=4, n_val=2, val_every=3)

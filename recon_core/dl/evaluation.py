@@ -8,7 +8,7 @@ on magnitudes, data range = max of the reference).
 
 Run as a script to score the shipped networks::
 
-    python -m recon_core.evaluation            # 64 held-out images + Shepp–Logan, 4x random
+    python -m recon_core.dl.evaluation            # 64 held-out images + Shepp–Logan, 4x random
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ import keras
 import numpy as np
 from numpy.typing import ArrayLike
 
-from recon_core._checks import as_array, as_mask, check_int
-from recon_core.data import random_ellipses
+from recon_core.checks import as_array, as_mask, check_int
+from recon_core.phantoms import random_ellipses
 from recon_core.fourier import fft2c, ifft2c
 from recon_core.masks import make_mask
 from recon_core.metrics import nmse, psnr, ssim
-from recon_core.models import reconstruct
-from recon_core.training_data import HELD_OUT_SEED
+from recon_core.dl.models import reconstruct
+from recon_core.dl.data import HELD_OUT_SEED
 from recon_core.tv import DEFAULT_LAM, reconstruct_tv
 
 __all__ = ["METRICS", "EvaluationResult", "held_out_images", "evaluation_masks", "evaluate"]
@@ -145,7 +145,7 @@ def evaluate(
     """PSNR/SSIM/NMSE per image for networks, zero-filled and TV on identical inputs.
 
     Args:
-        models: one Keras network (see :func:`recon_core.models.reconstruct`), a mapping
+        models: one Keras network (see :func:`recon_core.dl.models.reconstruct`), a mapping
             ``{name: network}``, or ``None`` for the baselines only.
         images: ground truths, real, shape (H, W) or (N, H, W). ``None``: the held-out set
             ``held_out_images(n, size, seed)``.
@@ -161,7 +161,7 @@ def evaluate(
 
     :Examples:
 
-    >>> from recon_core.data import shepp_logan
+    >>> from recon_core.phantoms import shepp_logan
     >>> res = evaluate(images=shepp_logan(64), tv=False)
     >>> res.methods, bool(res.summary()["zero_filled"]["psnr"][0] > 10)
     (('zero_filled',), True)
@@ -220,8 +220,8 @@ def evaluate(
 def _main(argv: Optional[Sequence[str]] = None) -> None:  # pragma: no cover - CLI
     import argparse
 
-    from recon_core.data import shepp_logan
-    from recon_core.pretrained import PRETRAINED_NAMES, load_pretrained
+    from recon_core.phantoms import shepp_logan
+    from recon_core.dl.pretrained import PRETRAINED_NAMES, load_pretrained
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=64, help="held-out images (default 64)")
