@@ -1,132 +1,65 @@
 """recon_core: the science behind MRI Recon Lab (no Streamlit in here).
 
-Fourier operators, sampling masks, built-in data, metrics and reconstructions
-(zero-filled and total-variation) with NumPy arrays at the public boundary and
-TensorFlow doing the heavy computation.
+Layered as the forward model reads, each layer importing only the ones before it:
+
+* :mod:`recon_core.ops` — linear operators in TensorFlow (centred orthonormal FFT, sampling,
+  coil sensitivities, finite differences) with forward, adjoint, normal and composition;
+* :mod:`recon_core.masks` — sampling patterns (:mod:`~recon_core.masks.sampling`) and their
+  analysis (:mod:`~recon_core.masks.analysis`); :mod:`recon_core.phantoms`,
+  :mod:`recon_core.coils`, :mod:`recon_core.metrics`, :mod:`recon_core.kspace_tools`;
+* :mod:`recon_core.recon` — zero-filled, and solvers written once over operators (ADMM,
+  PDHG, gradient, conjugate gradient) with the TV driver and the λ sweep;
+* :mod:`recon_core.dl` — networks, their training data, training, cache and evaluation;
+* :mod:`recon_core.io` (users' files) and :mod:`recon_core.figures` (plotly figures).
+
+Public names are exported here lazily: ``import recon_core`` imports neither TensorFlow nor
+Keras; the first function that computes with them does.
+
+:Examples:
+
+>>> import recon_core as rc
+>>> rc.make_mask((8, 8), 2, kind="equispaced", seed=0).shape
+(8, 8)
 """
 
 from __future__ import annotations
 
 import os as _os
 
+from recon_core.lazy import lazy_exports as _lazy_exports
+
 # Quiet TensorFlow's start-up banner unless the user asked for its logs.
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from recon_core.coils import (  # noqa: E402
-    coil_zero_filled,
-    estimate_sens_maps,
-    rss,
-    simulate_multicoil,
-)
-from recon_core.phantoms import ellipses_dataset, random_ellipses, shepp_logan  # noqa: E402
-from recon_core.fourier import (  # noqa: E402
-    adjoint_op,
-    fft2c,
-    fft2c_tf,
-    forward_op,
-    ifft2c,
-    ifft2c_tf,
-    sense_adjoint,
-    sense_forward,
-)
-from recon_core.masks import (  # noqa: E402
-    MASK_KINDS,
-    achieved_acceleration,
-    center_lines,
-    center_region,
-    default_center_fraction,
-    incoherence,
-    make_mask,
-    point_spread_function,
-)
-from recon_core.metrics import all_metrics, nmse, psnr, ssim  # noqa: E402
-from recon_core.tv import (  # noqa: E402
-    DEFAULT_LAM,
-    METHODS,
-    AdmmConfig,
-    GradientConfig,
-    IterationRecord,
-    LambdaSweepPoint,
-    PdhgConfig,
-    TVResult,
-    reconstruct_tv,
-    sweep_lambda,
-    tv_iterations,
-    tv_objective,
-)
-from recon_core.recon.zerofill import zero_filled  # noqa: E402
-from recon_core.dl.cache import ModelCache, TrainedModel, get_or_train  # noqa: E402
-from recon_core.dl.evaluation import EvaluationResult, evaluate, held_out_images  # noqa: E402
-from recon_core.dl.models import DataConsistency, ResCNN, UnrolledNet, reconstruct  # noqa: E402
-from recon_core.dl.pretrained import PRETRAINED_NAMES, load_pretrained  # noqa: E402
-from recon_core.dl.config import (  # noqa: E402
-    DEFAULT_CONFIGS,
-    DEFAULT_RESCNN,
-    DEFAULT_UNROLLED,
-    TrainConfig,
-)
-from recon_core.dl.training import TrainProgress, TrainResult, train  # noqa: E402
+_WHERE: dict[str, str] = {}
 
-__all__ = [
-    "DEFAULT_CONFIGS",
-    "DEFAULT_RESCNN",
-    "DEFAULT_UNROLLED",
-    "DataConsistency",
-    "EvaluationResult",
-    "ModelCache",
-    "PRETRAINED_NAMES",
-    "ResCNN",
-    "TrainConfig",
-    "TrainProgress",
-    "TrainResult",
-    "TrainedModel",
-    "UnrolledNet",
-    "evaluate",
-    "get_or_train",
-    "held_out_images",
-    "load_pretrained",
-    "reconstruct",
-    "train",
-    "coil_zero_filled",
-    "estimate_sens_maps",
-    "rss",
-    "simulate_multicoil",
-    "DEFAULT_LAM",
-    "MASK_KINDS",
-    "METHODS",
-    "AdmmConfig",
-    "GradientConfig",
-    "IterationRecord",
-    "LambdaSweepPoint",
-    "PdhgConfig",
-    "TVResult",
-    "achieved_acceleration",
-    "center_lines",
-    "center_region",
-    "default_center_fraction",
-    "incoherence",
-    "make_mask",
-    "point_spread_function",
-    "reconstruct_tv",
-    "sweep_lambda",
-    "tv_iterations",
-    "tv_objective",
-    "zero_filled",
-    "adjoint_op",
-    "all_metrics",
-    "ellipses_dataset",
-    "fft2c",
-    "fft2c_tf",
-    "forward_op",
-    "ifft2c",
-    "ifft2c_tf",
-    "nmse",
-    "psnr",
-    "random_ellipses",
-    "sense_adjoint",
-    "sense_forward",
-    "shepp_logan",
-    "ssim",
-]
 
+def _export(module: str, *names: str) -> None:
+    for name in names:
+        _WHERE[name] = module
+
+
+_export("recon_core.coils", "coil_zero_filled", "estimate_sens_maps", "rss", "simulate_multicoil")
+_export("recon_core.phantoms", "ellipses_dataset", "random_ellipses", "shepp_logan")
+_export("recon_core.fourier", "fft2c", "ifft2c", "fft2c_tf", "ifft2c_tf")
+_export("recon_core.fourier", "forward_op", "adjoint_op")
+_export("recon_core.fourier", "sense_forward", "sense_adjoint")
+_export("recon_core.masks", "MASK_KINDS", "make_mask", "default_center_fraction",
+        "achieved_acceleration", "center_lines", "center_region", "incoherence",
+        "point_spread_function")
+_export("recon_core.metrics", "all_metrics", "nmse", "psnr", "ssim")
+_export("recon_core.tv", "DEFAULT_LAM", "METHODS", "AdmmConfig", "GradientConfig",
+        "PdhgConfig", "IterationRecord", "TVResult", "LambdaSweepPoint", "reconstruct_tv",
+        "sweep_lambda", "tv_iterations", "tv_objective")
+_export("recon_core.recon.zerofill", "zero_filled")
+_export("recon_core.dl.cache", "ModelCache", "TrainedModel", "get_or_train")
+_export("recon_core.dl.evaluation", "EvaluationResult", "evaluate", "held_out_images")
+_export("recon_core.dl.models", "DataConsistency", "ResCNN", "UnrolledNet", "reconstruct")
+_export("recon_core.dl.pretrained", "PRETRAINED_NAMES", "load_pretrained")
+_export("recon_core.dl.config", "DEFAULT_CONFIGS", "DEFAULT_RESCNN", "DEFAULT_UNROLLED",
+        "TrainConfig")
+_export("recon_core.dl.training", "TrainProgress", "TrainResult", "train")
+
+__all__ = sorted(_WHERE)
+__getattr__, __dir__ = _lazy_exports(__name__, _WHERE)
 __version__ = "0.1.0"
