@@ -1,0 +1,45 @@
+"""K-space sampling masks: drawing them and measuring them.
+
+- :mod:`recon_core.masks.sampling` — :func:`make_mask` and its kinds (fastMRI random and
+  equispaced columns, 2D Gaussian, Poisson disc, radial), :data:`MASK_KINDS`,
+  :func:`default_center_fraction`;
+- :mod:`recon_core.masks.poisson` — the variable-density Poisson-disc packing behind
+  ``kind="poisson"``;
+- :mod:`recon_core.masks.analysis` — :func:`achieved_acceleration`, :func:`center_lines`,
+  :func:`center_region`, :func:`point_spread_function`, :func:`incoherence`.
+
+Every public name is re-exported here (the modules need only NumPy), so
+``from recon_core.masks import make_mask`` works. Masks are boolean arrays of shape (H, W),
+``True`` where k-space is sampled, DC at index ``(H // 2, W // 2)``.
+"""
+
+from recon_core.masks.analysis import (
+    achieved_acceleration,
+    center_lines,
+    center_region,
+    incoherence,
+    point_spread_function,
+)
+from recon_core.masks.poisson import POISSON_ALPHA, poisson_disc
+from recon_core.masks.sampling import (
+    GAUSSIAN_SIGMA_FRACTION,
+    MASK_KINDS,
+    Seed,
+    default_center_fraction,
+    make_mask,
+)
+
+__all__ = [
+    "MASK_KINDS",
+    "make_mask",
+    "default_center_fraction",
+    "achieved_acceleration",
+    "center_lines",
+    "center_region",
+    "point_spread_function",
+    "incoherence",
+    "GAUSSIAN_SIGMA_FRACTION",
+    "POISSON_ALPHA",
+    "Seed",
+    "poisson_disc",
+]
