@@ -132,7 +132,6 @@ def load_bart(
         sub, [kept.index(s_ax), kept.index(3), kept.index(0), kept.index(1)], [0, 1, 2, 3]
     )
     n_coils = sub.shape[1]
-    label = "BART .cfl"
     if n_coils > 1:
         if kind == "image" or (kind == "auto" and not looks_like_kspace(sub)):
             raise DataLoadError(
@@ -140,24 +139,17 @@ def load_bart(
                 "or combine the coils first",
                 reason="unsupported",
             )
-        return array_to_loaded(
-            sub,
-            kind="kspace",
-            slice_index=slice_index,
-            axis=None,
-            limits=limits,
-            fmt="bart",
-            label=label,
-            filename=c_src.name,
-        )
+        arr, kind = sub, "kspace"  # (slices, coils, H, W)
+    else:
+        arr = sub[:, 0]  # (slices, H, W): 3-D k-space here means slices, never coils
     return array_to_loaded(
-        sub[:, 0],
+        arr,
         kind=kind,
         slice_index=slice_index,
         axis=None,
         limits=limits,
         fmt="bart",
-        label=label,
+        label="BART .cfl",
         filename=c_src.name,
         kspace_3d="slices",
     )

@@ -177,14 +177,7 @@ def load_dicom(
         parts.append(f"frame {idx} of {frames}")
     parts.append(dims(image.shape))
     parts.append(f"{bits}-bit")
-    return LoadedData(
-        image=image,
-        kspace=None,
-        n_coils=1,
-        n_slices=frames,
-        slice_index=idx,
-        source=", ".join(parts),
-        format="dicom",
-        filename=src.name,
-        metadata=metadata,
+    source = ", ".join(parts)
+    return LoadedData.from_image(
+        image, source, "dicom", src.name, n_slices=frames, slice_index=idx, metadata=metadata
     )

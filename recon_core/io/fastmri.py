@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recon_core.io import _h5_worker
+import recon_core.io._h5_worker as h5_worker
 from recon_core.io._source import HDF5_SIGNATURE, Source, SourceBytes, resolve_source
 from recon_core.io._validate import dims, finish_kspace, finish_reference
 from recon_core.io.limits import DEFAULT_LIMITS, REASONS, DataLoadError, LoadLimits
@@ -24,7 +24,7 @@ from recon_core.io.loaded import LoadedData
 
 __all__ = ["load_fastmri_h5"]
 
-_WORKER = Path(_h5_worker.__file__).resolve()
+_WORKER = Path(h5_worker.__file__).resolve()
 # Run the worker by path, without the current directory on sys.path.
 _BOOT = (
     "import sys, runpy; sys.path.pop(0); sys.argv = sys.argv[1:]; "
@@ -137,8 +137,8 @@ def _read_inline(
 
     file = str(src.path) if src.data is None else io.BytesIO(src.data)
     try:
-        return _h5_worker.read_fastmri_slice(file, slice_index, limits.as_dict())
-    except _h5_worker.H5ReadError as exc:
+        return h5_worker.read_fastmri_slice(file, slice_index, limits.as_dict())
+    except h5_worker.H5ReadError as exc:
         raise DataLoadError(str(exc), reason=exc.reason) from None
     except MemoryError:
         raise DataLoadError(

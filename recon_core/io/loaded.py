@@ -95,6 +95,44 @@ class LoadedData:
             object.__setattr__(self, name, _frozen(getattr(self, name)))
         object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
 
+    @classmethod
+    def from_image(
+        cls,
+        image: np.ndarray,
+        source: str,
+        fmt: str,
+        filename: str | None = None,
+        *,
+        n_slices: int = 1,
+        slice_index: int = 0,
+        metadata: Mapping[str, object] | None = None,
+    ) -> LoadedData:
+        """One slice of an image file (DICOM, NIfTI, PNG/JPEG): no k-space, one coil.
+
+        Args:
+            image: float32 or complex64, shape (H, W), the decoded slice.
+            source, fmt, filename: the attributes ``source``, ``format`` and ``filename``.
+            n_slices, slice_index: slices (or frames) in the file and the one loaded.
+            metadata: extra facts (None: none).
+
+        :Examples:
+
+        >>> d = LoadedData.from_image(np.zeros((4, 6), np.float32), "PNG picture, 6x4", "png")
+        >>> d.shape, d.n_coils, d.kspace is None, d.slice_index
+        ((4, 6), 1, True, 0)
+        """
+        return cls(
+            image=image,
+            kspace=None,
+            n_coils=1,
+            n_slices=n_slices,
+            slice_index=slice_index,
+            source=source,
+            format=fmt,
+            filename=filename,
+            metadata=metadata or {},
+        )
+
     @property
     def shape(self) -> tuple[int, int]:
         """(H, W) of the slice."""

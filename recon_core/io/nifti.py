@@ -165,14 +165,7 @@ def load_nifti(
     if n_slices > 1:
         parts.append(f"slice {idx} of {n_slices} (axis {ax})")
     parts.append(dims(image.shape))
-    return LoadedData(
-        image=image,
-        kspace=None,
-        n_coils=1,
-        n_slices=n_slices,
-        slice_index=idx,
-        source=", ".join(parts),
-        format="nifti",
-        filename=src.name,
-        metadata={"zooms": zooms, "axis": ax, "shape": tuple(shape)},
+    source, meta = ", ".join(parts), {"zooms": zooms, "axis": ax, "shape": tuple(shape)}
+    return LoadedData.from_image(
+        image, source, "nifti", src.name, n_slices=n_slices, slice_index=idx, metadata=meta
     )

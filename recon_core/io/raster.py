@@ -85,14 +85,5 @@ def load_picture(
         ) from None
     image = finish_image(grey, limits, f"{fmt} {src.name}")
     mode = im.mode
-    return LoadedData(
-        image=image,
-        kspace=None,
-        n_coils=1,
-        n_slices=1,
-        slice_index=0,
-        source=f"{fmt} picture ({mode}), {dims(image.shape)}, greyscale",
-        format=fmt.lower(),
-        filename=src.name,
-        metadata={"mode": mode},
-    )
+    source = f"{fmt} picture ({mode}), {dims(image.shape)}, greyscale"
+    return LoadedData.from_image(image, source, fmt.lower(), src.name, metadata={"mode": mode})
