@@ -15,6 +15,7 @@ RUN pip install -r requirements.txt
 COPY .streamlit .streamlit
 COPY recon_core recon_core
 COPY pages pages
+COPY ui ui
 COPY streamlit_app.py .
 
 RUN useradd --create-home app && chown -R app /app

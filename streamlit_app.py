@@ -1,8 +1,13 @@
-"""MRI Recon Lab: entry point. Navigation only; every page lives in pages/."""
+"""MRI Recon Lab: entry point. Shared settings and navigation; every page lives in pages/.
+
+The pages' helpers live in ``ui/`` (not in ``pages/``, where Streamlit would list them).
+"""
 
 from __future__ import annotations
 
 import streamlit as st
+
+from ui import state
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
@@ -16,7 +21,9 @@ PAGES = [
 
 def run() -> None:
     st.set_page_config(page_title="MRI Recon Lab", page_icon=":material/blur_on:", layout="wide")
-    st.navigation(PAGES).run()
+    page = st.navigation(PAGES)
+    state.init()  # once per run, for every page: settings from the URL, warnings for bad values
+    page.run()
 
 
 if __name__ == "__main__":

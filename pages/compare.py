@@ -10,14 +10,14 @@ import pandas as pd
 import streamlit as st
 
 import recon_core as rc
-from pages import _cached, _state, _ui
+from ui import cached, state, widgets
 from recon_core.figures import images_row
 
 st.title("Compare")
-cfg = _state.init()
-data = _state.current_data()
-mask = _state.current_mask(data.shape)
-st.caption(f"Data: {data.description}; {_state.mask_summary()}; TV with λ = {cfg['lam']:.2e} "
+cfg = state.cfg()
+data = state.current_data()
+mask = state.current_mask(data.shape)
+st.caption(f"Data: {data.description}; {state.mask_summary()}; TV with λ = {cfg['lam']:.2e} "
            f"({cfg['method']}, {cfg['iters']} iterations, as on the TV page).")
 
 h, w = data.shape
@@ -35,11 +35,11 @@ with st.sidebar:
     err_max = st.slider("Error scale", 0.01, 1.0, 0.2, 0.01, key="cmp_errmax",
                         help="Upper end of the colour scale of the error maps.")
 
-recons: dict[str, np.ndarray] = {"zero-filled": _cached.zero_filled(data.kspace, mask)}
+recons: dict[str, np.ndarray] = {"zero-filled": cached.zero_filled(data.kspace, mask)}
 if use_tv:
     try:
-        recons["TV"] = np.abs(_cached.tv_image(data.kspace, mask, float(cfg["lam"]), cfg["method"],
-                                               int(cfg["iters"])))
+        recons["TV"] = np.abs(cached.tv_image(data.kspace, mask, float(cfg["lam"]), cfg["method"],
+                                              int(cfg["iters"])))
     except ValueError as exc:
         st.error(f"TV failed: {exc}")
 if data.multicoil and (use_res or use_unr):
@@ -48,8 +48,8 @@ for name, on in (("rescnn", use_res), ("unrolled", use_unr)):
     if not on or data.multicoil:
         continue
     try:
-        net = _cached.pretrained(name)
-        recons["ResCNN" if name == "rescnn" else "unrolled"] = np.abs(_cached.network_recon(net, data.kspace, mask))
+        net = cached.pretrained(name)
+        recons["ResCNN" if name == "rescnn" else "unrolled"] = np.abs(cached.network_recon(net, data.kspace, mask))
     except FileNotFoundError as exc:
         st.warning(f"{name} is not available: {exc}")
     except ValueError as exc:
@@ -60,13 +60,13 @@ if ys[1] - ys[0] < 8 or xs[1] - xs[0] < 8:
     ys, xs = (0, h), (0, w)
 crop = (slice(*ys), slice(*xs))
 shown = {"ground truth": data.truth[crop], **{k: v[crop] for k, v in recons.items()}}
-_ui.chart(images_row(shown, zmin=0.0, zmax=float(data.truth.max()), height=330), key="cmp_images")
+widgets.chart(images_row(shown, zmin=0.0, zmax=float(data.truth.max()), height=330), key="cmp_images")
 errors = {f"|error| {k}": np.abs(v - data.truth)[crop] for k, v in recons.items()}
-_ui.chart(images_row(errors, zmin=0.0, zmax=err_max, colorscale="inferno", height=330), key="cmp_errors")
+widgets.chart(images_row(errors, zmin=0.0, zmax=err_max, colorscale="inferno", height=330), key="cmp_errors")
 
 rows = []
 for name, img in recons.items():
-    m = _cached.metrics(data.truth, img)
+    m = cached.metrics(data.truth, img)
     rows.append({"method": name, "PSNR (dB)": m["psnr"], "SSIM": m["ssim"], "NMSE": m["nmse"]})
 table = pd.DataFrame(rows).set_index("method")
 st.dataframe(table.style.format({"PSNR (dB)": "{:.2f}", "SSIM": "{:.4f}", "NMSE": "{:.2e}"}))
@@ -93,7 +93,7 @@ c[1].download_button("Report (JSON)", json.dumps(report, indent=2), "report.json
                      key="cmp_json", help="Settings and metrics; the link parameters reproduce this view.")
 c[2].download_button("Metrics (CSV)", table.to_csv(), "metrics.csv", "text/csv", key="cmp_csv",
                      help="One row per method.")
-c[3].download_button("Side by side (PNG)", _cached.png_row([data.truth] + list(recons.values())),
+c[3].download_button("Side by side (PNG)", cached.png_row([data.truth] + list(recons.values())),
                      "comparison.png", "image/png", key="cmp_png",
                      help="Ground truth and every reconstruction on one grey scale, 0 to the truth's max.")
-_state.sync_url()
+state.sync_url()

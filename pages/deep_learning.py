@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pages import _cached, _state, _ui
+from ui import cached, state, widgets
 from recon_core.figures import curves_figure, image_figure
 from recon_core.dl.config import DEFAULT_CONFIGS, TrainConfig
 
 st.title("Deep learning")
-cfg = _state.init()
+cfg = state.cfg()
 st.markdown(
     "**ResCNN** (the tutorial's network) learns to remove aliasing from the zero-filled magnitude. "
     "The **unrolled** network alternates a small CNN with a *data-consistency* step that puts the "
@@ -61,14 +61,14 @@ with st.sidebar:
     else:
         config = None
 
-data = _state.current_data()
-mask = _state.current_mask(data.shape)
-st.caption(f"Data: {data.description}; {_state.mask_summary()}.")
+data = state.current_data()
+mask = state.current_mask(data.shape)
+st.caption(f"Data: {data.description}; {state.mask_summary()}.")
 
 trained = None
 if source == "pre-trained":
     try:
-        trained = _cached.pretrained(arch)
+        trained = cached.pretrained(arch)
     except FileNotFoundError as exc:
         st.error(f"The shipped {arch} network is missing: {exc}")
     else:
@@ -104,14 +104,14 @@ else:
                              + (f" · validation {p.val_psnr:.2f} dB" if p.val_psnr is not None else ""))
                 if p.step % max(1, p.steps // 40) == 0 or p.step == p.steps:
                     c1, c2 = live.container().columns(2)
-                    _ui.chart(curves_figure({"training loss": hist["loss"]}, x=hist["step"], xlabel="step",
-                                            title="Loss (MSE)", log_y=True), key=f"dl_live_loss_{p.step}", where=c1)
-                    _ui.chart(curves_figure({"validation PSNR": hist["val_psnr"]}, x=hist["val_step"],
-                                            xlabel="step", title="Validation PSNR (dB)"),
-                              key=f"dl_live_val_{p.step}", where=c2)
+                    widgets.chart(curves_figure({"training loss": hist["loss"]}, x=hist["step"], xlabel="step",
+                                                title="Loss (MSE)", log_y=True), key=f"dl_live_loss_{p.step}", where=c1)
+                    widgets.chart(curves_figure({"validation PSNR": hist["val_psnr"]}, x=hist["val_step"],
+                                                xlabel="step", title="Validation PSNR (dB)"),
+                                  key=f"dl_live_val_{p.step}", where=c2)
 
             try:
-                trained = _cached.train_or_load(config, on_progress)
+                trained = cached.train_or_load(config, on_progress)
             except (ValueError, FloatingPointError) as exc:
                 st.error(f"Training failed: {exc}")
             else:
@@ -119,7 +119,7 @@ else:
             bar.empty()
             live.empty()
         else:
-            step = _cached.checkpoint_step(config)
+            step = cached.checkpoint_step(config)
             if step:
                 st.info(f"Training with these settings was stopped at step {step} of {config.steps}; "
                         "**Train** resumes from that checkpoint.")
@@ -132,42 +132,42 @@ if trained is not None:
         st.success("Loaded from the model cache: these settings were trained before.")
     c1, c2 = st.columns(2)
     if h.get("step"):
-        _ui.chart(curves_figure({"training loss": h["loss"]}, x=h["step"], xlabel="step",
-                                title="Loss (MSE)", log_y=True), key="dl_loss", where=c1)
+        widgets.chart(curves_figure({"training loss": h["loss"]}, x=h["step"], xlabel="step",
+                                    title="Loss (MSE)", log_y=True), key="dl_loss", where=c1)
     if h.get("val_step"):
-        _ui.chart(curves_figure({"validation PSNR": h["val_psnr"]}, x=h["val_step"], xlabel="step",
-                                title="Validation PSNR (dB)"), key="dl_val", where=c2)
+        widgets.chart(curves_figure({"validation PSNR": h["val_psnr"]}, x=h["val_step"], xlabel="step",
+                                    title="Validation PSNR (dB)"), key="dl_val", where=c2)
 
     st.subheader("On the current image and mask")
     if data.multicoil:
         st.info("The networks are single-coil; multi-coil data are reconstructed on the TV page.")
     else:
         try:
-            rec = np.abs(_cached.network_recon(trained, data.kspace, mask))
+            rec = np.abs(cached.network_recon(trained, data.kspace, mask))
         except ValueError as exc:
             st.error(f"The network cannot reconstruct these data: {exc}")
         else:
-            zf = _cached.zero_filled(data.kspace, mask)
-            m, mz = _cached.metrics(data.truth, rec), _cached.metrics(data.truth, zf)
+            zf = cached.zero_filled(data.kspace, mask)
+            m, mz = cached.metrics(data.truth, rec), cached.metrics(data.truth, zf)
             c = st.columns(3)
             c[0].metric("PSNR", f"{m['psnr']:.2f} dB", f"{m['psnr'] - mz['psnr']:+.1f} dB vs zero-filled")
             c[1].metric("SSIM", f"{m['ssim']:.4f}", f"{m['ssim'] - mz['ssim']:+.3f}")
             c[2].metric("NMSE", f"{m['nmse']:.2e}")
             a, b = st.columns(2)
-            _ui.chart(image_figure(rec, f"{arch} reconstruction", zmin=0, zmax=1, value_label="|x|"),
-                      key="dl_img", where=a)
-            _ui.chart(image_figure(np.abs(rec - data.truth), "|error|", zmin=0, zmax=0.3,
-                                   colorscale="inferno", value_label="|error|"), key="dl_err", where=b)
+            widgets.chart(image_figure(rec, f"{arch} reconstruction", zmin=0, zmax=1, value_label="|x|"),
+                          key="dl_img", where=a)
+            widgets.chart(image_figure(np.abs(rec - data.truth), "|error|", zmin=0, zmax=0.3,
+                                       colorscale="inferno", value_label="|error|"), key="dl_err", where=b)
 
     st.subheader("On a held-out set of random ellipses")
     n_eval = st.select_slider("Images", [4, 8, 16, 32, 64], value=8, key="dl_neval",
                               help="Seeded held-out images, never used for training; zero-filled and "
                                    "TV run on the very same inputs.")
     evals: dict = st.session_state.setdefault("dl_evals", {})
-    ekey = (_cached.model_key(trained), int(n_eval), float(cfg["accel"]), cfg["mkind"])
+    ekey = (cached.model_key(trained), int(n_eval), float(cfg["accel"]), cfg["mkind"])
     if st.button("Evaluate", key="dl_eval", help="Score the network, zero-filled and TV on the held-out set."):
         with st.spinner(f"Reconstructing {n_eval} images with three methods…"):
-            res = _cached.evaluate_network(trained, int(n_eval), float(cfg["accel"]), cfg["mkind"])
+            res = cached.evaluate_network(trained, int(n_eval), float(cfg["accel"]), cfg["mkind"])
         evals[ekey] = res
     if ekey in evals:
         rows = [{"method": meth, **{f"{k} mean": v[0] for k, v in stats.items()},
@@ -175,8 +175,8 @@ if trained is not None:
                 for meth, stats in evals[ekey].items()]
         st.dataframe(pd.DataFrame(rows).set_index("method").round(4))
 
-    path = _cached.model_file(trained)
+    path = cached.model_file(trained)
     st.download_button("Download the .keras model", data=path.read_bytes(), file_name=f"{arch}.keras",
                        mime="application/octet-stream", key="dl_download",
                        help="Load it with keras.models.load_model after `import recon_core`.")
-_state.sync_url()
+state.sync_url()

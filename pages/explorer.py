@@ -6,32 +6,32 @@ import numpy as np
 import streamlit as st
 
 import recon_core as rc
-from pages import _cached, _state, _ui
+from ui import cached, state, widgets
 from recon_core.figures import image_figure
 from recon_core.kspace_tools import log_magnitude
 
 st.title("K-space explorer")
-cfg = _state.init()
+cfg = state.cfg()
 st.caption("Every pixel of k-space holds one spatial frequency of the whole image. Change "
            "k-space on the left and watch the image change.")
 
 with st.sidebar:
     st.header("Data")
-    src = _state.bind(st.selectbox, "src", "Image", options=list(_state.SOURCES),
-                      format_func=_state.SOURCES.get,
-                      help="Built-in images need no upload; 'Uploaded file' uses the file below.")
+    src = state.bind(st.selectbox, "src", "Image", options=list(state.SOURCES),
+                     format_func=state.SOURCES.get,
+                     help="Built-in images need no upload; 'Uploaded file' uses the file below.")
     if src != "upload":
-        _state.bind(st.select_slider, "size", "Matrix size", options=list(_state.SIZES),
-                    help="Images are generated at this size (pixels per side).")
+        state.bind(st.select_slider, "size", "Matrix size", options=list(state.SIZES),
+                   help="Images are generated at this size (pixels per side).")
     if src == "ellipses":
-        _state.bind(st.number_input, "eseed", "Ellipse seed", min_value=0, max_value=10_000, step=1,
-                    help="The same seed always draws the same ellipses.")
+        state.bind(st.number_input, "eseed", "Ellipse seed", min_value=0, max_value=10_000, step=1,
+                   help="The same seed always draws the same ellipses.")
     if src == "upload":
-        from pages import _upload
+        from ui import upload
 
-        _upload.uploader()
+        upload.uploader()
 
-data = _state.current_data()
+data = state.current_data()
 
 with st.sidebar:
     st.header("Manipulate k-space")
@@ -71,7 +71,7 @@ edit = dict(
     dc_scale=dc,
 )
 try:
-    k, img = _cached.edited_kspace(data.kspace, **edit)
+    k, img = cached.edited_kspace(data.kspace, **edit)
 except ValueError as exc:
     st.error(f"Manipulation rejected: {exc}")
     k, img = data.kspace, rc.ifft2c(data.kspace)
@@ -89,20 +89,20 @@ else:
 lo, hi = level - width / 2, level + width / 2
 col1, col2 = st.columns(2)
 with col1:
-    _ui.chart(image_figure(mag, mag_title, zmin=lo, zmax=hi, value_label="|x|"), key="ex_mag")
-    _ui.chart(image_figure(np.angle(img_show), "Image phase", zmin=-np.pi, zmax=np.pi,
-                           colorscale="twilight", value_label="phase (rad)"), key="ex_phase")
+    widgets.chart(image_figure(mag, mag_title, zmin=lo, zmax=hi, value_label="|x|"), key="ex_mag")
+    widgets.chart(image_figure(np.angle(img_show), "Image phase", zmin=-np.pi, zmax=np.pi,
+                               colorscale="twilight", value_label="phase (rad)"), key="ex_phase")
 with col2:
-    _ui.chart(image_figure(log_magnitude(k_show), "k-space log10 |k|", kspace=True,
-                           colorscale="viridis", value_label="log10|k|"), key="ex_klog")
-    _ui.chart(image_figure(np.angle(k_show), "k-space phase", kspace=True, zmin=-np.pi, zmax=np.pi,
-                           colorscale="twilight", value_label="phase (rad)"), key="ex_kphase")
+    widgets.chart(image_figure(log_magnitude(k_show), "k-space log10 |k|", kspace=True,
+                               colorscale="viridis", value_label="log10|k|"), key="ex_klog")
+    widgets.chart(image_figure(np.angle(k_show), "k-space phase", kspace=True, zmin=-np.pi, zmax=np.pi,
+                               colorscale="twilight", value_label="phase (rad)"), key="ex_kphase")
 
-m = _cached.metrics(data.truth, mag)
+m = cached.metrics(data.truth, mag)
 c = st.columns(3)
 c[0].metric("PSNR vs original", f"{m['psnr']:.1f} dB")
 c[1].metric("SSIM vs original", f"{m['ssim']:.3f}")
 c[2].metric("k-space samples kept", f"{np.count_nonzero(k) / k.size:.1%}")
 st.caption(f"Data: {data.description}. The manipulations here are for exploring; the other pages "
            "use the unmodified data.")
-_state.sync_url()
+state.sync_url()

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from pages import _cached, _state, _ui
+from ui import cached, state, widgets
 from recon_core.figures import images_row
 
 st.title("MRI Recon Lab")
-cfg = _state.init()
 st.markdown(
     """
 An MRI scanner measures the **Fourier transform** of the image, one k-space line at a time.
@@ -28,18 +27,15 @@ examples. This lab lets you see each step on the same data.
 """
 )
 
-size = 256
-x = _cached.phantom(size)
-m = _cached.mask((size, size), 4.0, "random", None, 0)
-k = _cached.kspace(x)
-zf = _cached.zero_filled(k, m)
+ex = cached.home_example(256)  # NumPy only: opening Home does not load TensorFlow
+x, k, m, zf = ex["image"], ex["kspace"], ex["mask"], ex["zero_filled"]
 logk = np.log10(np.abs(k) + 1e-6)
 fig = images_row(
     {"image x": x, "log |k-space|": (logk - logk.min()) / np.ptp(logk), "mask Ω (4×)": m.astype(np.float32),
-     f"zero-filled ({_cached.metrics(x, zf)['psnr']:.1f} dB)": zf},
+     f"zero-filled ({cached.metrics(x, zf)['psnr']:.1f} dB)": zf},
     zmin=0.0, zmax=1.0, height=300,
 )
-_ui.chart(fig, key="home_figure")
+widgets.chart(fig, key="home_figure")
 st.caption("Shepp–Logan phantom (256×256), its k-space, a fastMRI random 4× column mask and the "
            "zero-filled reconstruction.")
 
@@ -62,5 +58,5 @@ Settings live in the page address: copy the link to share exactly what you see.
 """
 )
 st.subheader("Data loaded")
-st.write(f"{_state.current_data().description}, normalised to a maximum of 1; "
-         f"{_state.mask_summary()}.")
+st.write(f"{state.data_description()}, normalised to a maximum of 1; "
+         f"{state.mask_summary()}.")

@@ -6,11 +6,11 @@ import numpy as np
 import streamlit as st
 
 import recon_core as rc
-from pages import _cached, _state, _ui
+from ui import cached, state, widgets
 from recon_core.figures import image_figure
 
 st.title("Mask designer")
-cfg = _state.init()
+cfg = state.cfg()
 st.caption("Which k-space points are measured decides the artefacts. Incoherent (random-looking) "
            "aliasing is what TV and networks can remove; coherent aliasing (regular lines) is not.")
 
@@ -24,26 +24,26 @@ KIND_HELP = {
 
 with st.sidebar:
     st.header("Mask (used by every page)")
-    _state.bind(st.selectbox, "mkind", "Kind", options=list(rc.MASK_KINDS),
-                help="; ".join(f"{k}: {v}" for k, v in KIND_HELP.items()))
-    _state.bind(st.slider, "accel", "Acceleration", min_value=1.0, max_value=16.0, step=0.5,
-                help="Fraction of k-space skipped: 4× measures a quarter of the points.")
-    _state.bind(st.slider, "cf", "Centre fraction (0 = default)", min_value=0.0, max_value=0.5,
-                step=0.01, help="Width of the fully sampled centre as a fraction of the matrix. "
+    state.bind(st.selectbox, "mkind", "Kind", options=list(rc.MASK_KINDS),
+               help="; ".join(f"{k}: {v}" for k, v in KIND_HELP.items()))
+    state.bind(st.slider, "accel", "Acceleration", min_value=1.0, max_value=16.0, step=0.5,
+               help="Fraction of k-space skipped: 4× measures a quarter of the points.")
+    state.bind(st.slider, "cf", "Centre fraction (0 = default)", min_value=0.0, max_value=0.5,
+               step=0.01, help="Width of the fully sampled centre as a fraction of the matrix. "
                                 "0 uses fastMRI's default: 0.08 at 4×, 0.04 at 8×.")
-    _state.bind(st.number_input, "mseed", "Seed", min_value=0, max_value=10_000, step=1,
-                help="Random kinds draw the same mask for the same seed.")
+    state.bind(st.number_input, "mseed", "Seed", min_value=0, max_value=10_000, step=1,
+               help="Random kinds draw the same mask for the same seed.")
     compare = st.toggle("Compare with a second mask", key="mk_compare",
                         help="Show another mask side by side; it does not change the shared mask.")
 
-data = _state.current_data()
+data = state.current_data()
 shape = data.shape
 
 
 def mask_panel(mask: np.ndarray, label: str, key: str) -> None:
-    psf, inco = _cached.psf(mask)
-    zf = _cached.zero_filled(data.kspace, mask)
-    m = _cached.metrics(data.truth, zf)
+    psf, inco = cached.psf(mask)
+    zf = cached.zero_filled(data.kspace, mask)
+    m = cached.metrics(data.truth, zf)
     c = st.columns(4)
     c[0].metric("Achieved acceleration", f"{rc.achieved_acceleration(mask):.2f}×")
     lines, region = rc.center_lines(mask), rc.center_region(mask)
@@ -51,23 +51,23 @@ def mask_panel(mask: np.ndarray, label: str, key: str) -> None:
     c[2].metric("Incoherence", f"{inco:.3f}", help="Peak side lobe / main lobe of the PSF (lower is better).")
     c[3].metric("Zero-filled PSNR", f"{m['psnr']:.1f} dB", help=f"SSIM {m['ssim']:.3f}")
     a, b = st.columns(2)
-    _ui.chart(where=a, fig=image_figure(mask.astype(np.float32), f"{label}: mask", kspace=True, zmin=0, zmax=1,
-                                value_label="sampled", height=320), key=f"{key}_mask")
-    _ui.chart(where=b, fig=image_figure(np.log10(psf + 1e-6), f"{label}: PSF (log10)", zmin=-4, zmax=0,
-                                colorscale="viridis", value_label="log10 PSF", height=320),
-                   key=f"{key}_psf")
-    _ui.chart(where=a, fig=image_figure(zf, f"{label}: zero-filled", zmin=0, zmax=1, value_label="|x|",
-                                height=320), key=f"{key}_zf")
-    _ui.chart(where=b, fig=image_figure(np.abs(zf - data.truth), f"{label}: |error|", zmin=0, zmax=0.3,
-                                colorscale="inferno", value_label="|error|", height=320),
-                   key=f"{key}_err")
+    widgets.chart(where=a, fig=image_figure(mask.astype(np.float32), f"{label}: mask", kspace=True, zmin=0, zmax=1,
+                                    value_label="sampled", height=320), key=f"{key}_mask")
+    widgets.chart(where=b, fig=image_figure(np.log10(psf + 1e-6), f"{label}: PSF (log10)", zmin=-4, zmax=0,
+                                    colorscale="viridis", value_label="log10 PSF", height=320),
+                       key=f"{key}_psf")
+    widgets.chart(where=a, fig=image_figure(zf, f"{label}: zero-filled", zmin=0, zmax=1, value_label="|x|",
+                                    height=320), key=f"{key}_zf")
+    widgets.chart(where=b, fig=image_figure(np.abs(zf - data.truth), f"{label}: |error|", zmin=0, zmax=0.3,
+                                    colorscale="inferno", value_label="|error|", height=320),
+                       key=f"{key}_err")
 
 
-mask = _state.current_mask(shape)
+mask = state.current_mask(shape)
 if compare:
     left, right = st.columns(2)
     with left:
-        st.subheader(_state.mask_summary())
+        st.subheader(state.mask_summary())
         mask_panel(mask, "A", "mk_a")
     with right:
         c = st.columns(3)
@@ -77,13 +77,13 @@ if compare:
                                    help="Acceleration of the second mask.")
         seed2 = c[2].number_input("Seed B", 0, 10_000, 0, key="mk_seed2", help="Seed of the second mask.")
         try:
-            mask2 = _cached.mask(shape, float(accel2), kind2, None, int(seed2))
+            mask2 = cached.mask(shape, float(accel2), kind2, None, int(seed2))
         except ValueError as exc:
             st.error(f"Second mask rejected: {exc}")
         else:
             mask_panel(mask2, "B", "mk_b")
 else:
-    st.subheader(_state.mask_summary())
+    st.subheader(state.mask_summary())
     mask_panel(mask, "Mask", "mk_a")
 st.caption(f"Data: {data.description}.")
-_state.sync_url()
+state.sync_url()

@@ -8,11 +8,11 @@ import numpy as np
 import streamlit as st
 
 import recon_core as rc
-from pages import _cached, _state, _ui
+from ui import cached, state, widgets
 from recon_core.figures import curves_figure, image_figure
 
 st.title("TV reconstruction")
-cfg = _state.init()
+cfg = state.cfg()
 st.markdown(r"Find the image that agrees with the measured k-space and has a sparse gradient: "
             r"$\min_x \tfrac12\|F_\Omega x - y\|_2^2 + \lambda\,\mathrm{TV}(x)$.")
 
@@ -22,14 +22,14 @@ CHUNK = {"admm": 5, "pdhg": 20, "gradient": 5}
 
 with st.sidebar:
     st.header("Solver")
-    method = _state.bind(st.selectbox, "method", "Method", options=list(rc.METHODS),
-                         format_func=METHOD_LABELS.get,
-                         help="All three minimise the same objective; ADMM is by far the fastest.")
-    lam = _state.bind(st.number_input, "lam", "λ (regularisation weight)", min_value=0.0, max_value=10.0,
-                      format="%.2e", step=1e-4,
-                      help=f"Larger λ gives smoother images. Default {rc.DEFAULT_LAM:g} for images with max 1.")
-    iters = _state.bind(st.number_input, "iters", "Iterations", min_value=1, max_value=5000, step=10,
-                        help="Maximum number of iterations (ADMM converges in a few dozen).")
+    method = state.bind(st.selectbox, "method", "Method", options=list(rc.METHODS),
+                        format_func=METHOD_LABELS.get,
+                        help="All three minimise the same objective; ADMM is by far the fastest.")
+    lam = state.bind(st.number_input, "lam", "λ (regularisation weight)", min_value=0.0, max_value=10.0,
+                     format="%.2e", step=1e-4,
+                     help=f"Larger λ gives smoother images. Default {rc.DEFAULT_LAM:g} for images with max 1.")
+    iters = state.bind(st.number_input, "iters", "Iterations", min_value=1, max_value=5000, step=10,
+                       help="Maximum number of iterations (ADMM converges in a few dozen).")
     if method == "admm":
         config = rc.AdmmConfig(
             max_iter=int(iters),
@@ -55,11 +55,11 @@ with st.sidebar:
                                           format="%.1e", key=f"tv_lr_{opt}", help="Optimizer step size."),
         )
 
-data = _state.current_data()
-mask = _state.current_mask(data.shape)
+data = state.current_data()
+mask = state.current_mask(data.shape)
 y = data.kspace * mask
-sens = _cached.sens_maps(data.kspace, mask) if data.multicoil else None
-st.caption(f"Data: {data.description}; {_state.mask_summary()}."
+sens = cached.sens_maps(data.kspace, mask) if data.multicoil else None
+st.caption(f"Data: {data.description}; {state.mask_summary()}."
            + (" Multi-coil: SENSE model with coil maps estimated from the calibration region."
               if data.multicoil else ""))
 if data.multicoil and method == "gradient":
@@ -72,7 +72,7 @@ results: dict = st.session_state.setdefault("tv_results", {})
 for entry in results.values():
     if entry["status"] == "running":
         entry["status"] = "stopped"
-key = (data.description, _state.mask_summary(), method, float(lam), repr(config))
+key = (data.description, state.mask_summary(), method, float(lam), repr(config))
 
 b1, b2, _ = st.columns([1, 1, 4])
 run = b1.button("Run", type="primary", key="tv_run", help="Start the solve (results are kept per setting).")
@@ -85,11 +85,11 @@ result_slot = st.container()
 def draw_curves(history: list[rc.IterationRecord], slot, tag: str) -> None:
     h = {f: np.array([getattr(r, f) for r in history]) for f in ("objective", "data_term", "tv_term", "psnr", "ssim")}
     c1, c2 = slot.columns(2)
-    _ui.chart(where=c1, fig=curves_figure({"objective": h["objective"], "data term": h["data_term"],
-                                   "λ·TV term": lam * h["tv_term"]}, title="Loss", log_y=True),
-                    key=f"tv_loss_{tag}")
-    _ui.chart(where=c2, fig=curves_figure({"PSNR (dB)": h["psnr"]}, title="PSNR against the reference"),
-                    key=f"tv_psnr_{tag}")
+    widgets.chart(where=c1, fig=curves_figure({"objective": h["objective"], "data term": h["data_term"],
+                                       "λ·TV term": lam * h["tv_term"]}, title="Loss", log_y=True),
+                        key=f"tv_loss_{tag}")
+    widgets.chart(where=c2, fig=curves_figure({"PSNR (dB)": h["psnr"]}, title="PSNR against the reference"),
+                        key=f"tv_psnr_{tag}")
 
 
 if run and key in results and results[key]["status"] == "done":
@@ -131,8 +131,8 @@ else:
                             if shown != len(hist) else "."))
     draw_curves(hist, chart_slot.container(), "final")
     img = np.abs(entry["image"])
-    zf = _cached.zero_filled(data.kspace, mask)
-    m, mz = _cached.metrics(data.truth, img), _cached.metrics(data.truth, zf)
+    zf = cached.zero_filled(data.kspace, mask)
+    m, mz = cached.metrics(data.truth, img), cached.metrics(data.truth, zf)
     with result_slot:
         c = st.columns(4)
         c[0].metric("PSNR", f"{m['psnr']:.2f} dB", f"{m['psnr'] - mz['psnr']:+.1f} dB vs zero-filled")
@@ -140,9 +140,9 @@ else:
         c[2].metric("NMSE", f"{m['nmse']:.2e}")
         c[3].metric("Iterations · time", f"{len(hist)} · {entry['elapsed']:.2f} s")
         a, b = st.columns(2)
-        _ui.chart(where=a, fig=image_figure(img, "TV reconstruction", zmin=0, zmax=1, value_label="|x|"), key="tv_img")
-        _ui.chart(where=b, fig=image_figure(np.abs(img - data.truth), "|error|", zmin=0, zmax=0.1,
-                                    colorscale="inferno", value_label="|error|"), key="tv_err")
+        widgets.chart(where=a, fig=image_figure(img, "TV reconstruction", zmin=0, zmax=1, value_label="|x|"), key="tv_img")
+        widgets.chart(where=b, fig=image_figure(np.abs(img - data.truth), "|error|", zmin=0, zmax=0.1,
+                                        colorscale="inferno", value_label="|error|"), key="tv_err")
 
 with st.expander("λ sweep: which weight is best for these data?"):
     c = st.columns(3)
@@ -150,7 +150,7 @@ with st.expander("λ sweep: which weight is best for these data?"):
     hi = c[1].number_input("Largest λ", 1e-7, 10.0, 1e-1, format="%.1e", key="sw_hi", help="End of the sweep.")
     n = c[2].number_input("Points", 2, 25, 9, key="sw_n", help="Log-spaced weights between the two.")
     sweeps: dict = st.session_state.setdefault("tv_sweeps", {})
-    skey = (data.description, _state.mask_summary(), method, repr(config), float(lo), float(hi), int(n))
+    skey = (data.description, state.mask_summary(), method, repr(config), float(lo), float(hi), int(n))
     if st.button("Run sweep", key="sw_run", help="Reconstruct once per λ and score each against the reference."):
         if lo >= hi:
             st.error(f"Smallest λ ({lo:g}) must be below the largest ({hi:g}).")
@@ -165,7 +165,7 @@ with st.expander("λ sweep: which weight is best for these data?"):
     if skey in sweeps:
         pts = sweeps[skey]
         best = max(pts, key=lambda p: p[1])
-        _ui.chart(curves_figure({"PSNR (dB)": [p[1] for p in pts]}, x=[p[0] for p in pts],
-                                      xlabel="λ", title="PSNR against λ", log_x=True), key="sw_chart")
+        widgets.chart(curves_figure({"PSNR (dB)": [p[1] for p in pts]}, x=[p[0] for p in pts],
+                                          xlabel="λ", title="PSNR against λ", log_x=True), key="sw_chart")
         st.success(f"Best λ = {best[0]:.2e} ({best[1]:.2f} dB, SSIM {best[2]:.4f}).")
-_state.sync_url()
+state.sync_url()

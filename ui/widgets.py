@@ -1,4 +1,4 @@
-"""Small UI helpers shared by the pages."""
+"""Small drawing helpers shared by the pages."""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Streamlit cache wrappers around pure recon_core calls (the only place pages cache)."""
+"""Streamlit cache wrappers around pure recon_core calls (the only place pages cache).
+
+Nothing here imports TensorFlow at import time: ``recon_core`` resolves its names lazily, and
+the deep-learning modules are imported inside the functions that use them.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +31,25 @@ def mask(shape: tuple[int, int], accel: float, kind: str, center_fraction: float
 @st.cache_data(show_spinner=False, max_entries=64)
 def kspace(image: np.ndarray) -> np.ndarray:
     return rc.fft2c(image)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def home_example(size: int) -> dict[str, np.ndarray]:
+    """The home page's figure data, computed without TensorFlow.
+
+    Shepp–Logan (float32 (size, size), max 1), its centred orthonormal k-space (complex,
+    DC at (size//2, size//2)), the fastMRI random 4× mask of seed 0 (bool) and the zero-filled
+    magnitude (float32). NumPy's FFT stands in for recon_core's TensorFlow one so that the
+    first page a visitor opens does not wait for TensorFlow to load; the two agree to float32
+    round-off (``tests/app/test_home.py``).
+    """
+    x = phantom(size)
+    m = mask((size, size), 4.0, "random", None, 0)
+    axes = (-2, -1)
+    k = np.fft.fftshift(np.fft.fft2(np.fft.ifftshift(x, axes=axes), norm="ortho"), axes=axes)
+    zf = np.fft.fftshift(np.fft.ifft2(np.fft.ifftshift(k * m, axes=axes), norm="ortho"), axes=axes)
+    return {"image": x, "kspace": k.astype(np.complex64), "mask": m,
+            "zero_filled": np.abs(zf).astype(np.float32)}
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -1,1 +1,0 @@
-"""Streamlit pages of MRI Recon Lab: thin UI over recon_core."""
