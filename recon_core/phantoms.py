@@ -7,14 +7,17 @@ Nothing is downloaded: the phantom ships with scikit-image and ellipses are gene
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import numpy as np
-import tensorflow as tf
 from skimage.data import shepp_logan_phantom
 from skimage.draw import random_shapes
 from skimage.transform import resize
 
 from recon_core.checks import check_int
+
+if TYPE_CHECKING:  # imported by ellipses_dataset when it runs
+    import tensorflow as tf
 
 __all__ = ["shepp_logan", "random_ellipses", "ellipses_dataset"]
 
@@ -99,6 +102,9 @@ def ellipses_dataset(
 ) -> tf.data.Dataset:
     """A seeded ``tf.data.Dataset`` of random-ellipse images (float32, shape (H, W)).
 
+    TensorFlow is imported here, not with the module, so that ``shepp_logan`` and
+    ``random_ellipses`` stay cheap to import.
+
     Image ``i`` is ``random_ellipses(size, seed=seed + i)``, so the dataset is deterministic and
     can be resumed at any position. Generation runs in a parallel ``map``.
 
@@ -108,6 +114,8 @@ def ellipses_dataset(
         seed: first seed; image i uses ``seed + i``.
         max_shapes: maximum number of ellipses per image.
     """
+    import tensorflow as tf
+
     h, w = (size, size) if np.isscalar(size) else tuple(size)
     random_ellipses((16, 16), seed=0)  # validates the arguments' types early
     check_int(seed, "seed", minimum=0)
