@@ -11,7 +11,7 @@ axis. With that layout ``bart fft -u 3`` equals :func:`recon_core.fft2c` (checke
 components jointly) with the data term 1/2 ||P F S x - y||^2 and the same unitary centred FFT as
 ours; ``-w 1`` fixes BART's data scaling to 1 (by default pics divides y by an estimate of its
 scale, which changes the effective lambda). With these settings it minimises the same objective
-as :func:`recon_core.tv.reconstruct_tv`.
+as :func:`recon_core.recon.driver.reconstruct_tv`.
 
 This module is for benchmarks only; nothing in ``recon_core`` or ``pages`` imports it.
 """

@@ -93,7 +93,7 @@ def _child(variant: str, steps: int) -> dict:
 
     import recon_core.phantoms as data_mod
     import recon_core.dl.data as training_data_mod
-    from recon_core.fourier import fft2c, fft2c_tf, ifft2c_tf
+    from recon_core.ops.fft import fft2c, fft2c_tf, ifft2c_tf
     from recon_core.masks import make_mask
     from recon_core.metrics import psnr
     from recon_core.dl.models import reconstruct

@@ -9,7 +9,7 @@ Run from the repository root (about 3-5 minutes on 2 CPU cores):
 Problem: Shepp-Logan (``--size``), fastMRI random column mask (``--accel``, ``--seed``),
 noiseless single-coil k-space, and one TV weight ``--lam`` for everyone. Contenders:
 
-* ours: ``recon_core.tv.reconstruct_tv`` with ``admm``, ``pdhg`` and ``gradient`` (their
+* ours: ``recon_core.recon.driver.reconstruct_tv`` with ``admm``, ``pdhg`` and ``gradient`` (their
   default settings and budgets);
 * SigPy ``sigpy.mri.app.TotalVariationRecon`` (PDHG), with its default steps and with the dual
   step ``sigma`` tuned (the value that reaches admm's final PSNR in the fewest iterations,
@@ -63,7 +63,7 @@ for p in (str(ROOT), str(HERE)):
 
 from recon_core import fft2c, psnr, shepp_logan, ssim  # noqa: E402
 from recon_core.masks import make_mask  # noqa: E402
-from recon_core.tv import DEFAULT_LAM, reconstruct_tv, tv_objective  # noqa: E402
+from recon_core.recon import DEFAULT_LAM, reconstruct_tv, tv_objective  # noqa: E402
 
 import _bart  # noqa: E402
 import _sigpy  # noqa: E402

@@ -41,16 +41,20 @@ def _export(module: str, *names: str) -> None:
 
 _export("recon_core.coils", "coil_zero_filled", "estimate_sens_maps", "rss", "simulate_multicoil")
 _export("recon_core.phantoms", "ellipses_dataset", "random_ellipses", "shepp_logan")
-_export("recon_core.fourier", "fft2c", "ifft2c", "fft2c_tf", "ifft2c_tf")
-_export("recon_core.fourier", "forward_op", "adjoint_op")
-_export("recon_core.fourier", "sense_forward", "sense_adjoint")
+_export("recon_core.ops.fft", "fft2c", "ifft2c", "fft2c_tf", "ifft2c_tf")
+_export("recon_core.ops.sampling", "forward_op", "adjoint_op")
+_export("recon_core.ops.coils", "sense_forward", "sense_adjoint")
 _export("recon_core.masks", "MASK_KINDS", "make_mask", "default_center_fraction",
         "achieved_acceleration", "center_lines", "center_region", "incoherence",
         "point_spread_function")
 _export("recon_core.metrics", "all_metrics", "nmse", "psnr", "ssim")
-_export("recon_core.tv", "DEFAULT_LAM", "METHODS", "AdmmConfig", "GradientConfig",
-        "PdhgConfig", "IterationRecord", "TVResult", "LambdaSweepPoint", "reconstruct_tv",
-        "sweep_lambda", "tv_iterations", "tv_objective")
+_export("recon_core.recon.configs", "DEFAULT_LAM", "METHODS", "AdmmConfig", "GradientConfig",
+        "PdhgConfig")
+_export("recon_core.recon.records", "IterationRecord", "ImageSnapshot", "TVResult")
+_export("recon_core.recon.driver", "reconstruct_tv", "tv_iterations")
+_export("recon_core.recon.least_squares", "reconstruct_cg", "CGResult")
+_export("recon_core.recon.objective", "tv_objective")
+_export("recon_core.recon.lambda_sweep", "LambdaSweepPoint", "sweep_lambda")
 _export("recon_core.recon.zerofill", "zero_filled")
 _export("recon_core.dl.cache", "ModelCache", "TrainedModel", "get_or_train")
 _export("recon_core.dl.evaluation", "EvaluationResult", "evaluate", "held_out_images")

@@ -2,8 +2,8 @@
 
 Array layouts: coil images and multi-coil k-space are complex (C, H, W) (or (..., C, H, W)
 where stated); k-space is centred, DC at (H // 2, W // 2), ortho-normalised as in
-:mod:`recon_core.fourier`; sensitivity maps are complex64 (C, H, W). The SENSE model is
-``coil_image_c = S_c * x`` (:func:`recon_core.fourier.sense_forward`).
+:mod:`recon_core.ops.fft`; sensitivity maps are complex64 (C, H, W). The SENSE model is
+``coil_image_c = S_c * x`` (:func:`recon_core.ops.coils.sense_forward`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from recon_core.checks import as_array, as_mask, check_int, check_positive
-from recon_core.fourier import fft2c, ifft2c
+from recon_core.ops.fft import fft2c, ifft2c
 
 __all__ = [
     "rss",

@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 
 from recon_core.phantoms import shepp_logan  # noqa: E402
 from recon_core.dl.evaluation import evaluate  # noqa: E402
-from recon_core.fourier import fft2c  # noqa: E402
+from recon_core.ops.fft import fft2c  # noqa: E402
 from recon_core.masks import make_mask  # noqa: E402
 from recon_core.metrics import psnr  # noqa: E402
 from recon_core.dl.models import reconstruct  # noqa: E402

@@ -17,7 +17,8 @@ from recon_core.coils import (
     simulate_multicoil,
     simulate_sens_maps,
 )
-from recon_core.fourier import fft2c, ifft2c, sense_adjoint, sense_forward
+from recon_core.ops.coils import sense_adjoint, sense_forward
+from recon_core.ops.fft import fft2c, ifft2c
 from recon_core.io import load_file, prepare
 
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image
 
-from recon_core.fourier import fft2c, ifft2c
+from recon_core.ops.fft import fft2c, ifft2c
 from recon_core.io import (
     DEFAULT_LIMITS,
     REASONS,

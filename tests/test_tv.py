@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from recon_core import fft2c, ifft2c, psnr, ssim
-from recon_core.tv import (
+from recon_core.recon import (
     DEFAULT_LAM,
     AdmmConfig,
     GradientConfig,

@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from recon_core.phantoms import ellipses_dataset, random_ellipses
-from recon_core.fourier import fft2c, fft2c_tf, ifft2c_tf
+from recon_core.ops.fft import fft2c, fft2c_tf, ifft2c_tf
 from recon_core.masks import make_mask
 from recon_core.dl.models import to_channels
 from recon_core.dl.config import TrainConfig

@@ -2,7 +2,7 @@
 
 :func:`evaluate` simulates single-coil acquisitions ``y = M F x`` of the given images (or of a
 seeded held-out set of random ellipses, disjoint from every training and validation image),
-reconstructs each one with zero-filling, TV (ADMM, :func:`recon_core.tv.reconstruct_tv`) and
+reconstructs each one with zero-filling, TV (ADMM, :func:`recon_core.recon.driver.reconstruct_tv`) and
 every network given, and scores all of them with :mod:`recon_core.metrics` (PSNR, SSIM, NMSE
 on magnitudes, data range = max of the reference).
 
@@ -24,12 +24,12 @@ from numpy.typing import ArrayLike
 
 from recon_core.checks import as_array, as_mask, check_int
 from recon_core.phantoms import random_ellipses
-from recon_core.fourier import fft2c, ifft2c
+from recon_core.ops.fft import fft2c, ifft2c
 from recon_core.masks import make_mask
 from recon_core.metrics import nmse, psnr, ssim
 from recon_core.dl.models import reconstruct
 from recon_core.dl.data import HELD_OUT_SEED
-from recon_core.tv import DEFAULT_LAM, reconstruct_tv
+from recon_core.recon import DEFAULT_LAM, reconstruct_tv
 
 __all__ = ["METRICS", "EvaluationResult", "held_out_images", "evaluation_masks", "evaluate"]
 
@@ -153,7 +153,7 @@ def evaluate(
             ``accel``, ``mask_kind``, ``center_fraction``, ``mask_seed`` and ``fixed_mask``.
         n, size, seed: size and seeds of the held-out set when ``images`` is None.
         zero_filled, tv: include these baselines.
-        tv_lam, tv_max_iter: TV weight and ADMM iterations (defaults of :mod:`recon_core.tv`).
+        tv_lam, tv_max_iter: TV weight and ADMM iterations (defaults of :mod:`recon_core.recon.driver`).
         keep_images: also return the reconstructions.
 
     Returns:

@@ -6,7 +6,7 @@ crosses ``Model.__call__``):
 * magnitude image: shape (B, H, W, 1);
 * complex image or k-space "as 2 channels": shape (B, H, W, 2), channel 0 = real part,
   channel 1 = imaginary part; k-space is centred and orthonormal (DC at (H // 2, W // 2)),
-  exactly as :func:`recon_core.fourier.fft2c_tf` makes it;
+  exactly as :func:`recon_core.ops.fft.fft2c_tf` makes it;
 * mask: shape (B, H, W, 1), 1.0 where k-space was sampled, 0.0 elsewhere.
 
 Networks work on *normalised* data: the k-space is divided by the maximum magnitude of the
@@ -42,7 +42,7 @@ import tensorflow as tf
 from numpy.typing import ArrayLike
 
 from recon_core.checks import as_array, as_mask, check_int
-from recon_core.fourier import fft2c_tf, ifft2c_tf
+from recon_core.ops.fft import fft2c_tf, ifft2c_tf
 
 __all__ = [
     "ARCHITECTURES",
@@ -186,7 +186,7 @@ class ConvBlock(keras.layers.Layer):
 class DataConsistency(keras.layers.Layer):
     r"""Data-consistency step :math:`x \leftarrow F^H((1 - wM) F x + w M y)`.
 
-    Uses :func:`recon_core.fourier.fft2c_tf` / :func:`~recon_core.fourier.ifft2c_tf`, the same
+    Uses :func:`recon_core.ops.fft.fft2c_tf` / :func:`~recon_core.ops.fft.ifft2c_tf`, the same
     operators as the rest of recon_core.
 
     Args:

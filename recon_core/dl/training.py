@@ -9,7 +9,7 @@ returns ``True`` stops the training. Keras callbacks can be passed too.
 Resume: with a ``checkpoint_dir``, the compiled model (weights and optimizer state) and the
 history so far are written there atomically every ``checkpoint_every`` steps and when training
 stops early; calling :func:`train` again with the same directory continues from that step on
-the very same data stream. The UI pattern mirrors :mod:`recon_core.tv`::
+the very same data stream. The UI pattern mirrors :mod:`recon_core.recon.driver`::
 
     def on_progress(p):            # p: TrainProgress
         chart.add(p.step, p.loss)

@@ -44,7 +44,7 @@ def looks_like_kspace(arr: np.ndarray) -> bool:
     :Examples:
 
     >>> import numpy as np
-    >>> from recon_core.fourier import fft2c
+    >>> from recon_core.ops.fft import fft2c
     >>> img = np.zeros((32, 32)); img[8:24, 10:20] = 1
     >>> looks_like_kspace(fft2c(img)), looks_like_kspace(img.astype(complex))
     (True, False)

@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from recon_core.fourier import ifft2c
+from recon_core.ops.fft import ifft2c
 
 __all__ = ["LoadedData"]
 
@@ -32,7 +32,7 @@ class LoadedData:
             file holds only k-space.
         kspace: complex64, shape (H, W) single-coil or (C, H, W) multi-coil, DC at index
             (H // 2, W // 2), ortho-normalised (fastMRI convention,
-            :func:`recon_core.fourier.fft2c`);
+            :func:`recon_core.ops.fft.fft2c`);
             None for image files.
         n_coils: receiver coils (1 for single-coil k-space and for images).
         n_slices: slices (or frames) in the file; ``slice_index`` is the one loaded.

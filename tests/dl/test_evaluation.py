@@ -9,14 +9,14 @@ import pytest
 
 from recon_core.phantoms import random_ellipses, shepp_logan
 from recon_core.dl.evaluation import EvaluationResult, evaluate, evaluation_masks, held_out_images
-from recon_core.fourier import fft2c, ifft2c
+from recon_core.ops.fft import fft2c, ifft2c
 from recon_core.masks import make_mask
 from recon_core.metrics import nmse, psnr, ssim
 from recon_core.dl.models import ResCNN, UnrolledNet, reconstruct
 from recon_core.dl.pretrained import PRETRAINED_NAMES, load_pretrained, pretrained_paths
 from recon_core.dl.config import DEFAULT_CONFIGS
 from recon_core.dl.data import HELD_OUT_SEED, VALIDATION_SEED
-from recon_core.tv import reconstruct_tv
+from recon_core.recon import reconstruct_tv
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +61,22 @@ def test_same_inputs_for_every_method():
     for metric in ("psnr", "ssim", "nmse"):
         np.testing.assert_allclose(res.per_image["identity"][metric],
                                    res.per_image["zero_filled"][metric], rtol=1e-4)
+
+
+def test_trained_models_are_fed_data_as_they_were_trained(nets):
+    from recon_core.dl.cache import TrainedModel
+    from recon_core.dl.config import TrainConfig
+
+    images = 5.0 * np.stack([random_ellipses(32, seed=s) for s in (3, 4)])
+    masks = np.stack([make_mask((32, 32), 4, kind="random", seed=i) for i in range(2)])
+    k = fft2c(images) * masks
+    off = TrainedModel(nets["res"], TrainConfig(normalise=False), {}, from_cache=True)
+    on = TrainedModel(nets["res"], TrainConfig(), {}, from_cache=True)
+    res = evaluate({"off": off, "on": on}, images, tv=False, zero_filled=False, keep_images=True)
+    np.testing.assert_allclose(res.images["off"], reconstruct(nets["res"], k, masks, normalise=False),
+                               atol=1e-5)
+    np.testing.assert_allclose(res.images["on"], reconstruct(nets["res"], k, masks), atol=1e-5)
+    assert not np.allclose(res.images["off"], res.images["on"], atol=1e-3)
 
 
 def test_held_out_set_is_seeded_and_disjoint_from_validation():

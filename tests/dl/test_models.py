@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from recon_core.fourier import fft2c, ifft2c
+from recon_core.ops.fft import fft2c, ifft2c
 from recon_core.dl.models import (
     DataConsistency,
     ResCNN,
@@ -175,6 +175,18 @@ def test_reconstruct_rescnn_matches_manual_normalisation(rng):
     s = zf.max()
     manual = net(zf[None, ..., None] / s).numpy()[0, ..., 0] * s
     np.testing.assert_allclose(reconstruct(net, fft2c(x), mask).real, manual, rtol=1e-5, atol=1e-6)
+
+
+def test_reconstruct_without_normalisation_feeds_the_data_as_they_are(rng):
+    net = ResCNN(2, 4, seed=3)
+    x = 7.0 * rng.random((16, 16)).astype(np.float32)
+    mask = rng.random((16, 16)) < 0.5
+    zf = np.abs(ifft2c(fft2c(x) * mask))
+    manual = net(zf[None, ..., None]).numpy()[0, ..., 0]
+    out = reconstruct(net, fft2c(x), mask, normalise=False)
+    np.testing.assert_allclose(out.real, manual, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="normalise"):
+        reconstruct(net, fft2c(x), mask, normalise="no")
 
 
 def test_reconstruct_rejects_bad_input():

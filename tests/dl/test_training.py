@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 
 from recon_core.phantoms import random_ellipses
-from recon_core.fourier import fft2c, ifft2c
+from recon_core.ops.fft import fft2c, ifft2c
 from recon_core.masks import make_mask
 from recon_core.dl.models import ResCNN, UnrolledNet
 from recon_core.dl.config import DEFAULT_RESCNN, DEFAULT_UNROLLED, TrainConfig
@@ -105,6 +105,53 @@ def test_default_configs():
     assert DEFAULT_RESCNN.accel == 4 and DEFAULT_RESCNN.mask_kind == "random"
     assert DEFAULT_UNROLLED.model == "unrolled" and DEFAULT_UNROLLED.crop_size == 0
     assert DEFAULT_RESCNN.config_hash() != DEFAULT_UNROLLED.config_hash()
+
+
+def test_default_config_hashes_never_change():
+    """The cache keys of the shipped networks: a change invalidates recon_core/weights/ and
+    every user's model cache. New fields must leave these hashes alone (see _ADDED_FIELDS)."""
+    assert DEFAULT_RESCNN.config_hash() == "41ea9929145dd5e2"
+    assert DEFAULT_UNROLLED.config_hash() == "11ef484ff2462f9f"
+    assert TrainConfig().config_hash() == "fa4b873e29f9ddc2"
+    for name, config in (("rescnn", DEFAULT_RESCNN), ("unrolled", DEFAULT_UNROLLED)):
+        meta = json.loads((ROOT / "recon_core" / "weights" / f"{name}_default.json").read_text())
+        assert meta["config_hash"] == config.config_hash()
+        assert TrainConfig.from_dict(meta["config"]) == config  # sidecars predate `normalise`
+
+
+def test_normalise_option_is_hashed_only_when_off():
+    c = tiny()
+    assert c.normalise is True and '"normalise"' not in c.canonical_json()
+    off = c.replace(normalise=False)
+    assert off.config_hash() != c.config_hash() and '"normalise":false' in off.canonical_json()
+    assert TrainConfig.from_dict(json.loads(json.dumps(off.to_dict()))) == off
+    old = {k: v for k, v in c.to_dict().items() if k != "normalise"}  # a config saved before it
+    assert TrainConfig.from_dict(old) == c
+    with pytest.raises(ValueError, match="normalise must be True or False"):
+        tiny(normalise=1)
+
+
+def test_unnormalised_examples_keep_the_data_scale():
+    c = tiny(batch_size=3, normalise=False)
+    (x, y), = _first(train_dataset(c))
+    s = train_seed(c.seed)
+    image = random_ellipses(32, seed=s)
+    zf = np.abs(ifft2c(fft2c(image) * example_mask(c, s)))
+    np.testing.assert_allclose(x[0, ..., 0], zf, atol=1e-5)
+    np.testing.assert_allclose(y[0, ..., 0], image, atol=1e-6)
+    ((zf2, k2, _), y2), = _first(train_dataset(tiny("unrolled", normalise=False)))
+    ((zf1, k1, _), y1), = _first(train_dataset(tiny("unrolled")))
+    scale = np.abs(zf2[0, ..., 0].numpy() + 1j * zf2[0, ..., 1].numpy()).max()
+    np.testing.assert_allclose(k1[0].numpy() * scale, k2[0].numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(y1[0].numpy() * scale, y2[0].numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_unnormalised_training_validates_without_normalisation():
+    c = tiny(normalise=False, steps=2, val_every=2)
+    result = train(c)
+    data = validation_set(c)
+    assert result.history["val_psnr"][-1] == pytest.approx(validate(result.model, data, False)[0])
+    assert validate(result.model, data, False) != validate(result.model, data, True)
 
 
 # ---------------------------------------------------------------------------- data pipeline

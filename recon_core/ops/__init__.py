@@ -1,0 +1,32 @@
+"""Linear operators of the MRI forward model, in TensorFlow (see :mod:`recon_core.ops.base`).
+
+=========================  ====================================================
+:class:`FFT2`              centred (or plain) orthonormal 2D FFT
+:class:`Sampling`          k-space mask ``M``
+:class:`CoilSensitivities` coil maps ``S``
+:class:`FiniteDifference`  periodic gradient ``D`` (for TV)
+:func:`single_coil`        ``M F``
+:func:`sense`              ``M F S``
+=========================  ====================================================
+
+The NumPy functions :func:`fft2c`, :func:`ifft2c`, :func:`forward_op`, :func:`adjoint_op`,
+:func:`sense_forward` and :func:`sense_adjoint` are thin wrappers around these operators.
+"""
+
+from __future__ import annotations
+
+from recon_core.lazy import lazy_exports as _lazy_exports
+
+_WHERE = {
+    **dict.fromkeys(["LinearOperator", "Composed", "Identity", "Adjoint", "Normal",
+                     "estimate_norm", "abs2", "inner"], "recon_core.ops.base"),
+    **dict.fromkeys(["FFT2", "fft2c", "ifft2c", "fft2c_tf", "ifft2c_tf", "fft2_ortho",
+                     "ifft2_ortho"], "recon_core.ops.fft"),
+    **dict.fromkeys(["Sampling", "single_coil", "forward_op", "adjoint_op"],
+                    "recon_core.ops.sampling"),
+    **dict.fromkeys(["CoilSensitivities", "sense", "sense_forward", "sense_adjoint"],
+                    "recon_core.ops.coils"),
+    "FiniteDifference": "recon_core.ops.finite_diff",
+}
+__all__ = sorted(_WHERE)
+__getattr__, __dir__ = _lazy_exports(__name__, _WHERE)
