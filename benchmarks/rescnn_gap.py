@@ -15,6 +15,7 @@ deep       20 convs instead of 10 (receptive field 41 px instead of 21)
 additive   additive, anti-aliased random ellipses (Shepp–Logan is a sum of ellipses)
 noscale    no per-image normalisation (images in [0, 1] as drawn, as in the tutorial) instead of
            dividing by the maximum zero-filled magnitude, in training and at inference
+           (``TrainConfig(normalise=False)``)
 tutorial   tiny + noscale: the tutorial's own data recipe, with our 64² crops and schedule
 oracle     trains on the phantom itself (fresh masks and crops): test-set leakage on purpose,
            an upper bound for what this architecture can reach on this image
@@ -93,7 +94,7 @@ def _child(variant: str, steps: int) -> dict:
 
     import recon_core.phantoms as data_mod
     import recon_core.dl.data as training_data_mod
-    from recon_core.ops.fft import fft2c, fft2c_tf, ifft2c_tf
+    from recon_core.ops.fft import fft2c
     from recon_core.masks import make_mask
     from recon_core.metrics import psnr
     from recon_core.dl.models import reconstruct
@@ -114,22 +115,8 @@ def _child(variant: str, steps: int) -> dict:
     elif variant == "oracle":
         def generator(size=256, seed=0, max_shapes=20):
             return data_mod.shepp_logan(size)
-    if variant in ("noscale", "tutorial"):
-        import tensorflow as tf
-
-        import recon_core.dl.models as models_mod
-
-        def simulate(image, mask):  # as recon_core.dl.data.simulate, scale 1
-            y = fft2c_tf(tf.cast(image, tf.complex64)) * tf.cast(mask, tf.complex64)
-            return ifft2c_tf(y), y, image
-
-        def normalised_inputs(kspace, mask):  # as recon_core.dl.models._normalised_inputs, scale 1
-            y = (kspace * mask).astype(np.complex64)
-            zf = ifft2c_tf(tf.constant(y)).numpy()
-            return zf, y, np.ones(zf.shape[:-2] + (1, 1), np.float32)
-
-        training_data_mod.simulate = simulate
-        models_mod._normalised_inputs = normalised_inputs
+    if variant in ("noscale", "tutorial"):  # training, validation and inference alike
+        config = config.replace(normalise=False)
     if variant == "fixed":
         config = config.replace(fixed_mask=True, mask_seed=0)
     elif variant == "wide":
@@ -147,9 +134,10 @@ def _child(variant: str, steps: int) -> dict:
     t0 = time.perf_counter()
     result = train(config)
     seconds = time.perf_counter() - t0
-    out = np.asarray(reconstruct(result.model, fft2c(x) * mask, mask))
+    out = np.asarray(reconstruct(result.model, fft2c(x) * mask, mask, normalise=config.normalise))
     others = [make_mask(x.shape, 4, kind="random", seed=s) for s in range(1, 8)]
-    other_psnr = [psnr(x, reconstruct(result.model, fft2c(x) * m, m)) for m in others]
+    other_psnr = [psnr(x, reconstruct(result.model, fft2c(x) * m, m, normalise=config.normalise))
+                  for m in others]
     return {
         "variant": variant, "steps": steps, "seconds": seconds,
         "phantom_psnr": psnr(x, out),

@@ -111,7 +111,7 @@ def model_key(trained) -> str:
 def _network_recon(_trained, key: str, kspace: np.ndarray, mask: np.ndarray) -> np.ndarray:
     from recon_core.dl.models import reconstruct
 
-    return reconstruct(_trained.model, kspace, mask)
+    return reconstruct(_trained.model, kspace, mask, normalise=_trained.config.normalise)
 
 
 def network_recon(trained, kspace: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -122,7 +122,7 @@ def network_recon(trained, kspace: np.ndarray, mask: np.ndarray) -> np.ndarray:
 def _evaluate(_trained, key: str, n: int, accel: float, kind: str) -> dict:
     from recon_core.dl.evaluation import evaluate
 
-    res = evaluate({_trained.config.model: _trained.model}, n=n, accel=accel, mask_kind=kind)
+    res = evaluate({_trained.config.model: _trained}, n=n, accel=accel, mask_kind=kind)
     return res.summary()
 
 

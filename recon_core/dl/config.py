@@ -2,8 +2,10 @@
 
 A :class:`TrainConfig` fully determines a trained network: architecture and sizes, sampling
 (acceleration, mask kind, fixed or fresh masks), data (image and crop size), optimisation
-(steps, batch size, learning rate) and the seed. :meth:`TrainConfig.config_hash` keys the model
-cache (:mod:`recon_core.dl.cache`), so two equal configurations share one trained model.
+(steps, batch size, learning rate), the seed and whether data are normalised per image.
+:meth:`TrainConfig.config_hash` keys the model cache (:mod:`recon_core.dl.cache`), so two equal
+configurations share one trained model, and the config travels with every stored network (cache
+entries and the shipped weights' JSON sidecars), so a loaded network knows how it was trained.
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ LR_SCHEDULES: tuple[str, ...] = ("constant", "cosine")
 # that, e.g., ``n_cascades`` does not split the ResCNN cache.
 _UNROLLED_ONLY = ("n_cascades", "dc")
 
+# Fields added after CONFIG_FORMAT_VERSION 1, with the value that reproduces the behaviour from
+# before they existed. At that value a field is left out of the canonical JSON, so the hash of
+# every older config (the shipped weights, users' caches) is unchanged; any other value is
+# hashed. A new field with a backward-compatible default goes here rather than bumping
+# CONFIG_FORMAT_VERSION.
+_ADDED_FIELDS: dict[str, Any] = {"normalise": True}
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -69,6 +78,12 @@ class TrainConfig:
         n_val: size of the fixed validation set (seeded, disjoint from training images).
         val_every: validate every this many steps (0 = ``max(1, steps // 20)``).
         max_shapes: maximum ellipses per training image.
+        normalise: True (the default): divide each example's k-space, zero-filled image and
+            target by the maximum zero-filled magnitude, so that the network sees inputs of max
+            1 whatever the data's scale; :func:`recon_core.dl.models.reconstruct` then does the
+            same (and undoes it) with ``normalise=config.normalise``. False: train on the data as
+            simulated (images in [0, 1], as the tutorial did); such a network expects
+            unnormalised k-space at inference.
     """
 
     model: str = "rescnn"
@@ -91,6 +106,7 @@ class TrainConfig:
     n_val: int = 8
     val_every: int = 0
     max_shapes: int = 20
+    normalise: bool = True
 
     def __post_init__(self):
         if self.model not in ARCHITECTURES:
@@ -109,8 +125,9 @@ class TrainConfig:
             check_int(getattr(self, name), name, minimum=0)
         check_int(self.image_size, "image_size", minimum=16)
         check_int(self.max_shapes, "max_shapes", minimum=1)
-        if not isinstance(self.fixed_mask, bool):
-            raise ValueError(f"fixed_mask must be True or False, got {self.fixed_mask!r}")
+        for name in ("fixed_mask", "normalise"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if check_positive(self.accel, "accel") < 1:
             raise ValueError(f"accel must be >= 1, got {self.accel!r}")
         check_positive(self.learning_rate, "learning_rate")
@@ -161,10 +178,17 @@ class TrainConfig:
         return replace(self, **changes)
 
     def canonical_json(self) -> str:
-        """Canonical JSON of the fields that matter, plus :data:`CONFIG_FORMAT_VERSION`."""
+        """Canonical JSON of the fields that matter, plus :data:`CONFIG_FORMAT_VERSION`.
+
+        Fields added after format version 1 are left out at their backward-compatible default
+        (``normalise=True``), so that configs from before they existed keep their hash.
+        """
         data = self.to_dict()
         if self.model != "unrolled":
             for name in _UNROLLED_ONLY:
+                data.pop(name)
+        for name, old_behaviour in _ADDED_FIELDS.items():
+            if data[name] == old_behaviour:
                 data.pop(name)
         data["format_version"] = CONFIG_FORMAT_VERSION
         return json.dumps(data, sort_keys=True, separators=(",", ":"))

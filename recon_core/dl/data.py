@@ -9,7 +9,8 @@ Everything is seeded and disjoint:
 
 Each example is simulated at ``image_size``: ``y = M F x``, zero-filled ``F^H y``, then
 normalised by the maximum zero-filled magnitude (the same normalisation as
-:func:`recon_core.dl.models.reconstruct`). Example layouts (float32, NHWC, batched by the dataset):
+:func:`recon_core.dl.models.reconstruct`), unless ``TrainConfig.normalise`` is False. Example
+layouts (float32, NHWC, batched by the dataset):
 
 * ``"rescnn"``: input ``|zf|`` (S, S, 1), target ``x`` (S, S, 1), ``S = crop_size or image_size``
   (image and target cropped together, after zero-filling at full size);
@@ -66,27 +67,30 @@ def example_mask(config: TrainConfig, image_seed: int, size: int | None = None) 
                      center_fraction=config.center_fraction, seed=seed)
 
 
-def simulate(image: tf.Tensor, mask: tf.Tensor):
+def simulate(image: tf.Tensor, mask: tf.Tensor, normalise: bool = True):
     """Normalised undersampled acquisition of real images.
 
     Args:
         image: float32, shape (..., H, W), the ground truth.
         mask: float32 0/1, shape (H, W) or (..., H, W).
+        normalise: divide by the maximum zero-filled magnitude (False: keep the data's scale).
 
     Returns:
         ``(zf, y, target)``: zero-filled image complex64 (..., H, W), masked k-space complex64
         (..., H, W) and target float32 (..., H, W), all divided by the maximum zero-filled
-        magnitude of each image.
+        magnitude of each image when ``normalise``.
     """
     y = fft2c_tf(tf.cast(image, tf.complex64)) * tf.cast(mask, tf.complex64)
     zf = ifft2c_tf(y)
+    if not normalise:
+        return zf, y, tf.cast(image, tf.float32)
     scale = tf.maximum(tf.reduce_max(tf.abs(zf), axis=[-2, -1], keepdims=True), 1e-12)
     return zf / tf.cast(scale, tf.complex64), y / tf.cast(scale, tf.complex64), image / scale
 
 
 def _to_example(config: TrainConfig):
     def fn(image, mask, image_seed):
-        zf, y, target = simulate(image, mask)
+        zf, y, target = simulate(image, mask, config.normalise)
         if config.model == "unrolled":
             inputs = (to_channels(zf), to_channels(y), mask[..., None])
             return inputs, tf.stack([target, tf.zeros_like(target)], axis=-1)

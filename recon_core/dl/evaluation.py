@@ -28,6 +28,7 @@ from recon_core.ops.fft import fft2c, ifft2c
 from recon_core.masks import make_mask
 from recon_core.metrics import nmse, psnr, ssim
 from recon_core.dl.models import reconstruct
+from recon_core.dl.cache import TrainedModel
 from recon_core.dl.data import HELD_OUT_SEED
 from recon_core.recon import DEFAULT_LAM, reconstruct_tv
 
@@ -112,19 +113,23 @@ class EvaluationResult:
         return head + "\n".join(lines) + "\n"
 
 
-def _as_models(models) -> dict[str, keras.Model]:
+def _as_models(models) -> dict[str, tuple[keras.Model, bool]]:
+    """name -> (network, whether it expects normalised data)."""
     if models is None:
         return {}
-    if isinstance(models, keras.Model):
-        return {getattr(models, "name", "model") or "model": models}
-    if isinstance(models, Mapping):
-        return dict(models)
-    raise ValueError(f"models must be a keras.Model, a mapping name -> model or None, "
-                     f"got {type(models).__name__}")
+    if isinstance(models, (keras.Model, TrainedModel)):
+        net = models.model if isinstance(models, TrainedModel) else models
+        models = {getattr(net, "name", "model") or "model": models}
+    if not isinstance(models, Mapping):
+        raise ValueError(f"models must be a keras.Model, a TrainedModel, a mapping name -> "
+                         f"either, or None, got {type(models).__name__}")
+    return {name: (m.model, m.config.normalise) if isinstance(m, TrainedModel) else (m, True)
+            for name, m in models.items()}
 
 
 def evaluate(
-    models: Union[keras.Model, Mapping[str, keras.Model], None] = None,
+    models: Union[keras.Model, TrainedModel, Mapping[str, Union[keras.Model, TrainedModel]],
+                  None] = None,
     images: Optional[ArrayLike] = None,
     *,
     masks: Optional[ArrayLike] = None,
@@ -145,8 +150,10 @@ def evaluate(
     """PSNR/SSIM/NMSE per image for networks, zero-filled and TV on identical inputs.
 
     Args:
-        models: one Keras network (see :func:`recon_core.dl.models.reconstruct`), a mapping
-            ``{name: network}``, or ``None`` for the baselines only.
+        models: one Keras network (see :func:`recon_core.dl.models.reconstruct`) or
+            :class:`~recon_core.dl.cache.TrainedModel`, a mapping ``{name: either}``, or ``None``
+            for the baselines only. A ``TrainedModel`` is fed data as it was trained
+            (``config.normalise``); a bare network gets normalised data.
         images: ground truths, real, shape (H, W) or (N, H, W). ``None``: the held-out set
             ``held_out_images(n, size, seed)``.
         masks: bool, shape (H, W) or (N, H, W). ``None``: :func:`evaluation_masks` with
@@ -201,9 +208,9 @@ def evaluate(
             for k, mk in zip(kspace, m)
         ])
         seconds["tv"] = time.perf_counter() - t
-    for name, net in nets.items():
+    for name, (net, normalise) in nets.items():
         t = time.perf_counter()
-        recons[name] = reconstruct(net, kspace, m)
+        recons[name] = reconstruct(net, kspace, m, normalise=normalise)
         seconds[name] = time.perf_counter() - t
 
     per_image = {
@@ -226,7 +233,7 @@ def _main(argv: Optional[Sequence[str]] = None) -> None:  # pragma: no cover - C
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=64, help="held-out images (default 64)")
     args = parser.parse_args(argv)
-    nets = {name: load_pretrained(name).model for name in PRETRAINED_NAMES}
+    nets = {name: load_pretrained(name) for name in PRETRAINED_NAMES}
     print("Shepp–Logan 256x256, 4x random mask (seed 0)")
     print(evaluate(nets, shepp_logan(256)).to_markdown())
     print(f"Held-out set: {args.n} random-ellipse images, 256x256, 4x random masks (seeds 0..)")

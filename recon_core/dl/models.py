@@ -9,10 +9,11 @@ crosses ``Model.__call__``):
   exactly as :func:`recon_core.ops.fft.fft2c_tf` makes it;
 * mask: shape (B, H, W, 1), 1.0 where k-space was sampled, 0.0 elsewhere.
 
-Networks work on *normalised* data: the k-space is divided by the maximum magnitude of the
-zero-filled image, so the zero-filled input has max 1 whatever the scanner's scale.
+Networks work on *normalised* data by default: the k-space is divided by the maximum magnitude
+of the zero-filled image, so the zero-filled input has max 1 whatever the scanner's scale.
 :func:`reconstruct` does this (and undoes it) for you; training does the same
-(:mod:`recon_core.dl.data`).
+(:mod:`recon_core.dl.data`). A network trained with ``TrainConfig(normalise=False)`` sees the
+data as they are: pass ``normalise=False`` to :func:`reconstruct` for it.
 
 * :class:`ResCNN` (the tutorial's network): ``x + CNN(x - 0.5)`` on the zero-filled magnitude,
   ``n_convs`` 3x3 convolutions, ReLU except the last one, which is linear.
@@ -303,17 +304,22 @@ def count_params(model: keras.Model) -> int:
     return int(sum(int(np.prod(w.shape)) for w in model.weights))
 
 
-def _normalised_inputs(kspace: np.ndarray, mask: np.ndarray):
-    """Masked k-space -> (zero-filled complex, masked k-space, scale), both divided by scale."""
+def _normalised_inputs(kspace: np.ndarray, mask: np.ndarray, normalise: bool = True):
+    """Masked k-space -> (zero-filled complex, masked k-space, scale), both divided by scale.
+
+    The scale is the maximum zero-filled magnitude of each image, or 1 without ``normalise``.
+    """
     y = (kspace * mask).astype(np.complex64)
     zf = ifft2c_tf(tf.constant(y)).numpy()
+    if not normalise:
+        return zf, y, np.ones(zf.shape[:-2] + (1, 1), np.float32)
     scale = np.max(np.abs(zf), axis=(-2, -1), keepdims=True)
     scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
     return zf / scale, y / scale, scale
 
 
 def reconstruct(model: keras.Model, kspace: ArrayLike, mask: ArrayLike,
-                batch_size: int = 8) -> np.ndarray:
+                batch_size: int = 8, *, normalise: bool = True) -> np.ndarray:
     """Reconstruct images from undersampled k-space with a trained network.
 
     The data are normalised by the maximum zero-filled magnitude of each image (as in
@@ -326,6 +332,8 @@ def reconstruct(model: keras.Model, kspace: ArrayLike, mask: ArrayLike,
             ``mask`` is False are ignored.
         mask: bool or 0/1, shape (H, W) or (N, H, W); True = sampled.
         batch_size: images per forward pass.
+        normalise: as the network was trained (``TrainConfig.normalise``; a loaded
+            ``TrainedModel`` has it in ``.config``). False feeds the data unscaled.
 
     Returns:
         image: complex64, shape (H, W) or (N, H, W). ResCNN outputs a magnitude (zero phase).
@@ -344,10 +352,12 @@ def reconstruct(model: keras.Model, kspace: ArrayLike, mask: ArrayLike,
         raise ValueError(f"kspace must have shape (H, W) or (N, H, W), got {k.shape}")
     m = as_mask(mask, k.shape)
     check_int(batch_size, "batch_size", minimum=1)
+    if not isinstance(normalise, bool):
+        raise ValueError(f"normalise must be True or False, got {normalise!r}")
     single = k.ndim == 2
     k = k[None] if single else k
     m = np.broadcast_to(m, k.shape).astype(np.float32)
-    zf, y, scale = _normalised_inputs(k, m)
+    zf, y, scale = _normalised_inputs(k, m, normalise)
     outs = []
     for start in range(0, k.shape[0], batch_size):
         sl = slice(start, start + batch_size)

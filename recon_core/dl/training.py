@@ -169,11 +169,12 @@ def default_strategy() -> tf.distribute.Strategy:
     return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
 
 
-def validate(model: keras.Model, data) -> tuple[float, float]:
+def validate(model: keras.Model, data, normalise: bool = True) -> tuple[float, float]:
     """Mean PSNR (dB) and SSIM of ``model`` on ``(images, kspace, masks)`` (see
-    :func:`recon_core.dl.data.validation_set`), with :mod:`recon_core.metrics`."""
+    :func:`recon_core.dl.data.validation_set`), with :mod:`recon_core.metrics`; ``normalise``
+    as the model was trained (``TrainConfig.normalise``)."""
     images, kspace, masks = data
-    recon = reconstruct(model, kspace, masks)
+    recon = reconstruct(model, kspace, masks, normalise=normalise)
     p = [_psnr(x, r) for x, r in zip(images, recon)]
     s = [_ssim(x, r) for x, r in zip(images, recon)]
     return float(np.mean(p)), float(np.mean(s))
@@ -268,7 +269,7 @@ class _Bridge(keras.callbacks.Callback):
         h["train_seconds"] = self.t_offset + elapsed
         vp = vs = None
         if step % self.config.validate_every == 0 or step == self.config.steps:
-            vp, vs = validate(self.model, self.val_data)
+            vp, vs = validate(self.model, self.val_data, self.config.normalise)
             h["val_step"].append(step)
             h["val_psnr"].append(vp)
             h["val_ssim"].append(vs)

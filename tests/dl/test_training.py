@@ -116,7 +116,7 @@ def test_default_config_hashes_never_change():
     for name, config in (("rescnn", DEFAULT_RESCNN), ("unrolled", DEFAULT_UNROLLED)):
         meta = json.loads((ROOT / "recon_core" / "weights" / f"{name}_default.json").read_text())
         assert meta["config_hash"] == config.config_hash()
-        assert TrainConfig.from_dict(meta["config"]) == config  # sidecars predate `normalise`
+        assert TrainConfig.from_dict(meta["config"]) == config
 
 
 def test_normalise_option_is_hashed_only_when_off():
