@@ -62,9 +62,6 @@ sens = cached.sens_maps(data.kspace, mask) if data.multicoil else None
 st.caption(f"Data: {data.description}; {state.mask_summary()}."
            + (" Multi-coil: SENSE model with coil maps estimated from the calibration region."
               if data.multicoil else ""))
-if data.multicoil and method == "gradient":
-    st.error("The gradient method is single-coil only; choose ADMM or PDHG for multi-coil data.")
-    st.stop()
 
 results: dict = st.session_state.setdefault("tv_results", {})
 # A run is only ever in progress inside the script run that started it: anything still marked
@@ -102,11 +99,11 @@ elif run:
         gen = rc.tv_iterations(y, mask, lam, method, config=config, reference=data.truth,
                                chunk=CHUNK[method], sens=sens)
         last_draw = 0.0
-        for rec, get_image in gen:
-            entry["history"].append(rec)
+        for rec, snapshot in gen:
+            entry["history"].append(rec.without_image())  # numbers only: no tensor per record
             entry["elapsed"] = rec.elapsed_s
-            if entry.get("image_iteration") != get_image.iteration:  # a new chunk finished
-                entry["image"], entry["image_iteration"] = get_image(), get_image.iteration
+            if entry.get("image_iteration") != snapshot.iteration:  # a new chunk finished
+                entry["image"], entry["image_iteration"] = snapshot(), snapshot.iteration
             # Redraw a few times a second, not every chunk: drawing costs more than ADMM steps.
             if rec.iteration % CHUNK[method] == 0 and time.perf_counter() - last_draw > 0.25:
                 bar.progress(rec.iteration / config.max_iter,

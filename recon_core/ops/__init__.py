@@ -18,7 +18,7 @@ from __future__ import annotations
 from recon_core.lazy import lazy_exports as _lazy_exports
 
 _WHERE = {
-    **dict.fromkeys(["LinearOperator", "Composed", "Identity", "Adjoint", "Normal",
+    **dict.fromkeys(["LinearOperator", "Composed", "Identity", "Adjoint",
                      "estimate_norm", "abs2", "inner"], "recon_core.ops.base"),
     **dict.fromkeys(["FFT2", "fft2c", "ifft2c", "fft2c_tf", "ifft2c_tf", "fft2_ortho",
                      "ifft2_ortho"], "recon_core.ops.fft"),

@@ -179,8 +179,8 @@ class LinearOperator:
 
     @property
     def N(self) -> LinearOperator:  # noqa: N802
-        """The normal operator ``A^H A``."""
-        return Normal(self)
+        """The normal operator ``A^H A`` (solvers call :meth:`apply_normal` directly)."""
+        return Composed([Adjoint(self), self])
 
     def __matmul__(self, other: LinearOperator) -> LinearOperator:
         if not isinstance(other, LinearOperator):
@@ -322,36 +322,6 @@ class Adjoint(LinearOperator):
 
     def norm_bound(self):
         return self.op.norm_bound()
-
-
-class Normal(LinearOperator):
-    """``A^H A`` as an operator of its own (self-adjoint)."""
-
-    def __init__(self, op: LinearOperator):
-        super().__init__(op.ishape, op.ishape)
-        self.op = op
-
-    @property
-    def name(self) -> str:
-        return f"{self.op.name}^H {self.op.name}"
-
-    def apply(self, x):
-        return self.op.apply_normal(x)
-
-    apply_adjoint = apply
-
-    def tensors(self):
-        return self.op.tensors()
-
-    def with_tensors(self, tensors):
-        return Normal(self.op.with_tensors(tensors))
-
-    def key(self):
-        return ("Normal", self.op.key())
-
-    def norm_bound(self):
-        b = self.op.norm_bound()
-        return None if b is None else b * b
 
 
 def fourier_layout(ops: Sequence[LinearOperator], x: tf.Tensor) -> bool | None:

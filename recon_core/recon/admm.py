@@ -30,8 +30,8 @@ from recon_core.ops.base import LinearOperator, abs2, fourier_layout
 from recon_core.ops.fft import FFT2
 from recon_core.recon.cg import cg_steps
 from recon_core.recon.configs import AdmmConfig
-from recon_core.recon.functionals import rel_change, shrink, tv_norm
-from recon_core.recon.monitor import ChunkedSolver, iterate, quality
+from recon_core.recon.functionals import shrink
+from recon_core.recon.monitor import ChunkedSolver, iterate, record_values
 
 __all__ = ["AdmmSolver"]
 
@@ -78,10 +78,7 @@ def _build(a_t: LinearOperator, d_t: LinearOperator, layout: bool | None, cg_ite
                                   tf.where(s_norm > 10.0 * r_norm, 0.5, 1.0))
                 rho_new = rho * factor
                 u_new = u_new / tf.cast(factor, tf.complex64)
-            data = 0.5 * tf.reduce_sum(abs2(resid))
-            tv = tv_norm(g)
-            p, s = quality(x_new, ref, with_ref, shifted)
-            values = [data + lam * tv, data, tv, rel_change(x_new, x), p, s]
+            values = record_values(x_new, x, resid, g, lam, ref, with_ref, shifted)
             return [x_new, z_new, u_new, rho_new], values
 
         return iterate(step, state, n, tol, start)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from recon_core.checks import check_int, check_positive
 
-__all__ = ["DEFAULT_LAM", "METHODS", "AdmmConfig", "PdhgConfig", "GradientConfig", "SolverConfig",
+__all__ = ["DEFAULT_LAM", "METHODS", "IterativeConfig", "AdmmConfig", "PdhgConfig", "GradientConfig", "SolverConfig",
            "resolve_config"]
 
 #: Default regularisation weight for images whose magnitude has max 1 (the app's normalisation)
@@ -28,13 +28,25 @@ METHODS: tuple[str, ...] = ("admm", "pdhg", "gradient")
 
 
 @dataclass(frozen=True)
-class AdmmConfig:
-    """Settings of the ADMM / split-Bregman solver.
+class IterativeConfig:
+    """What every solver's settings hold.
 
     Attributes:
         max_iter: maximum number of iterations.
         tol: stop when the relative change of the image ``||x_k - x_{k-1}|| / ||x_k||`` falls
             below ``tol`` (0 disables the test).
+    """
+
+    max_iter: int = 100
+    tol: float = 0.0
+
+
+@dataclass(frozen=True)
+class AdmmConfig(IterativeConfig):
+    """Settings of the ADMM / split-Bregman solver (``max_iter`` 100, ``tol`` as in
+    :class:`IterativeConfig`).
+
+    Attributes:
         rho: penalty parameter; ``None`` means ``rho_factor * lam``.
         rho_factor: default ``rho`` relative to ``lam``.
         relaxation: over-relaxation factor alpha in [1, 2) (1 = plain ADMM).
@@ -45,8 +57,6 @@ class AdmmConfig:
             need none: their x-update is exact.
     """
 
-    max_iter: int = 100
-    tol: float = 0.0
     rho: float | None = None
     rho_factor: float = 20.0
     relaxation: float = 1.5
@@ -55,12 +65,11 @@ class AdmmConfig:
 
 
 @dataclass(frozen=True)
-class PdhgConfig:
-    """Settings of the Chambolle–Pock primal–dual solver.
+class PdhgConfig(IterativeConfig):
+    """Settings of the Chambolle–Pock primal–dual solver (``max_iter`` 1000, ``tol`` as in
+    :class:`IterativeConfig`).
 
     Attributes:
-        max_iter: maximum number of iterations.
-        tol: relative-change stopping tolerance (0 disables it).
         tau: primal step; ``None`` gives ``tau_factor / sqrt(8)``. The dual step is
             ``sigma = 1 / (8 tau)`` so that ``tau * sigma * ||D||^2 <= 1``.
         tau_factor: default primal step relative to ``1 / ||D|| = 1 / sqrt(8)``.
@@ -68,19 +77,17 @@ class PdhgConfig:
     """
 
     max_iter: int = 1000
-    tol: float = 0.0
     tau: float | None = None
     tau_factor: float = 10.0
     theta: float = 1.0
 
 
 @dataclass(frozen=True)
-class GradientConfig:
-    """Settings of the tutorial's gradient-descent solver (Keras optimizer on autodiff).
+class GradientConfig(IterativeConfig):
+    """Settings of the tutorial's gradient-descent solver (Keras optimizer on autodiff;
+    ``max_iter`` 300 optimizer steps, ``tol`` as in :class:`IterativeConfig`).
 
     Attributes:
-        max_iter: number of optimizer steps.
-        tol: relative-change stopping tolerance (0 disables it).
         optimizer: ``"adam"`` or ``"sgd"``.
         learning_rate: the optimizer's step size.
         momentum: momentum for SGD.
@@ -88,7 +95,6 @@ class GradientConfig:
     """
 
     max_iter: int = 300
-    tol: float = 0.0
     optimizer: str = "adam"
     learning_rate: float = 5e-3
     momentum: float = 0.0

@@ -29,7 +29,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from recon_core.checks import check_int
-from recon_core.metrics import psnr, ssim
 from recon_core.recon.configs import DEFAULT_LAM, SolverConfig, resolve_config
 from recon_core.recon.monitor import CHUNK_CAP
 from recon_core.recon.inputs import check_problem
@@ -89,13 +88,8 @@ def tv_iterations(
     lam: float = DEFAULT_LAM,
     method: str = "admm",
     *,
-    config: SolverConfig | None = None,
-    max_iter: int | None = None,
-    tol: float | None = None,
-    reference: ArrayLike | None = None,
     chunk: int = 1,
-    x0: ArrayLike | None = None,
-    sens: ArrayLike | None = None,
+    **options,
 ) -> Iterator[tuple[IterationRecord, ImageSnapshot]]:
     """Run a TV solve step by step, yielding ``(record, current_image)`` per iteration.
 
@@ -104,8 +98,14 @@ def tv_iterations(
     and is also ``record.image``. Breaking out of the loop stops the solve; no work continues
     in the background.
 
-    Args are as for :func:`reconstruct_tv`. ``x0`` is an optional starting image (H, W);
-    by default the zero-filled image.
+    Args:
+        kspace, mask, lam, method: as for :func:`reconstruct_tv`.
+        chunk: iterations per compiled call.
+        **options: ``config``, ``max_iter``, ``tol``, ``reference``, ``x0`` and ``sens``, as
+            for :func:`reconstruct_tv`.
+
+    Raises:
+        TypeError: an unknown option.
 
     :Examples:
 
@@ -116,11 +116,14 @@ def tv_iterations(
     >>> rec.iteration, img().shape
     (1, (16, 16))
     """
-    checked = check_problem(kspace, mask, lam, reference, sens)
-    cfg = resolve_config(method, config, max_iter, tol)
+    unknown = set(options) - {"config", "max_iter", "tol", "reference", "x0", "sens"}
+    if unknown:
+        raise TypeError(f"tv_iterations() got unexpected keyword argument(s) {sorted(unknown)}")
+    checked = check_problem(kspace, mask, lam, options.get("reference"), options.get("sens"))
+    cfg = resolve_config(method, options.get("config"), options.get("max_iter"), options.get("tol"))
     chunk = check_int(chunk, "chunk", minimum=1)
     t_start = time.perf_counter()
-    problem = build_problem(checked, x0)
+    problem = build_problem(checked, options.get("x0"))
     solver = make_solver(method, problem, cfg)
     for rec in drive_chunks(solver, problem, cfg.max_iter, chunk, t_start):
         yield rec, rec.image
@@ -206,8 +209,7 @@ def reconstruct_tv(
     converged = bool(
         not stopped and history and cfg.tol > 0 and history[-1].rel_change < cfg.tol
     )
-    result = TVResult(image, history, method, float(lam), cfg, converged, stopped, elapsed)
-    if reference is not None:
-        ref = np.abs(np.asarray(reference))
-        result.metrics = {"psnr": psnr(ref, np.abs(image)), "ssim": ssim(ref, np.abs(image))}
+    result = TVResult(image=image, history=history, method=method, lam=float(lam), config=cfg,
+                      converged=converged, stopped=stopped, elapsed_s=elapsed)
+    result.score(reference)
     return result

@@ -18,45 +18,34 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 from numpy.typing import ArrayLike
 
 from recon_core.checks import check_int, check_positive
-from recon_core.metrics import psnr, ssim
 from recon_core.ops.base import inner
 from recon_core.recon.cg import cg_step
 from recon_core.recon.inputs import check_problem
 from recon_core.recon.monitor import compiled
 from recon_core.recon.problem import build_problem
+from recon_core.recon.records import SolveResult
 
 __all__ = ["CGResult", "reconstruct_cg"]
 
 
-@dataclass
-class CGResult:
-    """Outcome of :func:`reconstruct_cg`.
+@dataclass(kw_only=True)
+class CGResult(SolveResult):
+    """Outcome of :func:`reconstruct_cg` (fields of
+    :class:`~recon_core.recon.records.SolveResult`, and ``residuals``: the relative residual
+    ``||b - N x|| / ||b||`` after each iteration)."""
 
-    Attributes:
-        image: complex64 (H, W), centred.
-        residuals: relative residual ``||b - N x|| / ||b||`` after each iteration.
-        converged: True if the residual fell below ``tol``.
-        stopped: True if the callback stopped the solve.
-        elapsed_s: wall time (seconds).
-        metrics: ``{"psnr", "ssim"}`` against the reference, if one was given.
-    """
-
-    image: np.ndarray
     residuals: list[float]
-    converged: bool = False
-    stopped: bool = False
-    elapsed_s: float = 0.0
-    metrics: dict[str, float] = field(default_factory=dict)
 
     @property
     def n_iter(self) -> int:
+        """Number of iterations run."""
         return len(self.residuals)
 
 
@@ -134,9 +123,8 @@ def reconstruct_cg(
         if callback is not None and callback(it, rel):
             stopped = True
             break
-    image = problem.to_image(x)
-    result = CGResult(image, residuals, converged and not stopped, stopped, time.perf_counter() - t0)
-    if checked.reference is not None:
-        ref = checked.reference
-        result.metrics = {"psnr": psnr(ref, np.abs(image)), "ssim": ssim(ref, np.abs(image))}
+    result = CGResult(image=problem.to_image(x), residuals=residuals,
+                      converged=converged and not stopped, stopped=stopped,
+                      elapsed_s=time.perf_counter() - t0)
+    result.score(checked.reference)
     return result

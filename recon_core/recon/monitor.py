@@ -13,9 +13,12 @@ from collections.abc import Callable, Hashable
 
 import tensorflow as tf
 
+from recon_core.ops.base import abs2
+from recon_core.recon.functionals import rel_change, tv_norm
 from recon_core.recon.records import RECORD_FIELDS
 
 __all__ = ["CHUNK_CAP", "XLA", "Recorder", "quality", "converged", "compiled", "iterate",
+           "record_values",
            "ChunkedSolver"]
 
 #: Iterations per compiled call at most. The record arrays have this fixed size, so XLA
@@ -86,6 +89,22 @@ def quality(x: tf.Tensor, ref: tf.Tensor, with_ref: bool, shifted: bool) -> tupl
     mse = tf.reduce_mean(tf.square(mag - ref))
     p = 10.0 * tf.math.log(dr * dr / tf.maximum(mse, 1e-30)) / tf.math.log(10.0)
     return p, _ssim(ref, mag, dr)
+
+
+def record_values(x_new: tf.Tensor, x_old: tf.Tensor, resid: tf.Tensor, grad: tf.Tensor,
+                  lam: tf.Tensor, ref: tf.Tensor, with_ref: bool, shifted: bool) -> list[tf.Tensor]:
+    """The six numbers of :data:`~recon_core.recon.records.RECORD_FIELDS` for one iteration.
+
+    Args:
+        x_new, x_old: this iterate and the previous one.
+        resid: data residual ``A x_new - y``.
+        grad: ``D x_new``.
+        lam, ref, with_ref, shifted: as for the solver (see :func:`quality`).
+    """
+    data = 0.5 * tf.reduce_sum(abs2(resid))
+    tv = tv_norm(grad)
+    p, s = quality(x_new, ref, with_ref, shifted)
+    return [data + lam * tv, data, tv, rel_change(x_new, x_old), p, s]
 
 
 def converged(rc: tf.Tensor, tol: tf.Tensor, index: tf.Tensor) -> tf.Tensor:

@@ -21,11 +21,11 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from recon_core.ops.base import LinearOperator, abs2, estimate_norm, fourier_layout
+from recon_core.ops.base import LinearOperator, estimate_norm, fourier_layout
 from recon_core.ops.fft import FFT2
 from recon_core.recon.configs import PdhgConfig
-from recon_core.recon.functionals import project_ball, rel_change, tv_norm
-from recon_core.recon.monitor import ChunkedSolver, iterate, quality
+from recon_core.recon.functionals import project_ball
+from recon_core.recon.monitor import ChunkedSolver, iterate, record_values
 
 __all__ = ["PdhgSolver"]
 
@@ -57,10 +57,7 @@ def _build(a_t: LinearOperator, d_t: LinearOperator, layout: bool | None, with_r
                 x_new = x - tauc * (A.apply_adjoint(p_new) + D.apply_adjoint(q_new))
                 resid = A.apply(x_new) - y
             xbar_new = x_new + thetac * (x_new - x)
-            data = 0.5 * tf.reduce_sum(abs2(resid))
-            tv = tv_norm(D.apply(x_new))
-            ps, ss = quality(x_new, ref, with_ref, shifted)
-            values = [data + lam * tv, data, tv, rel_change(x_new, x), ps, ss]
+            values = record_values(x_new, x, resid, D.apply(x_new), lam, ref, with_ref, shifted)
             return [x_new, xbar_new, p_new, q_new], values
 
         return iterate(step, state, n, tol, start)

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
+from recon_core.metrics import psnr, ssim
 from recon_core.recon.configs import SolverConfig
 
-__all__ = ["ImageSnapshot", "IterationRecord", "TVResult", "Callback", "RECORD_FIELDS"]
+__all__ = ["ImageSnapshot", "IterationRecord", "SolveResult", "TVResult", "Callback", "RECORD_FIELDS"]
 
 #: The per-iteration numbers every solver records, in this order.
 RECORD_FIELDS: tuple[str, ...] = ("objective", "data_term", "tv_term", "rel_change", "psnr", "ssim")
@@ -90,16 +91,12 @@ def make_record(iteration: int, values, elapsed: float, image: ImageSnapshot | N
     return IterationRecord(iteration, obj, data, tv, rc, p, s, elapsed, image)
 
 
-@dataclass
-class TVResult:
-    """Outcome of :func:`recon_core.recon.driver.reconstruct_tv`.
+@dataclass(kw_only=True)
+class SolveResult:
+    """What every iterative reconstruction returns.
 
     Attributes:
-        image: complex64 array, shape (H, W): the reconstruction (use ``abs`` for display).
-        history: one :class:`IterationRecord` per iteration run (numbers only).
-        method: solver name.
-        lam: regularisation weight.
-        config: the solver settings used.
+        image: complex64 array, shape (H, W), centred: the reconstruction (``abs`` to show it).
         converged: True if the tolerance test stopped the solve.
         stopped: True if the callback stopped the solve.
         elapsed_s: wall time of the solve (seconds), including metric computation.
@@ -107,14 +104,34 @@ class TVResult:
     """
 
     image: np.ndarray
-    history: list[IterationRecord]
-    method: str
-    lam: float
-    config: SolverConfig
     converged: bool = False
     stopped: bool = False
     elapsed_s: float = 0.0
     metrics: dict[str, float] = field(default_factory=dict)
+
+    def score(self, reference: np.ndarray | None) -> None:
+        """Fill :attr:`metrics` from ``reference`` (magnitude, fastMRI conventions)."""
+        if reference is not None:
+            ref, mag = np.abs(np.asarray(reference)), np.abs(self.image)
+            self.metrics = {"psnr": psnr(ref, mag), "ssim": ssim(ref, mag)}
+
+
+@dataclass(kw_only=True)
+class TVResult(SolveResult):
+    """Outcome of :func:`recon_core.recon.driver.reconstruct_tv` (fields of
+    :class:`SolveResult`, and:)
+
+    Attributes:
+        history: one :class:`IterationRecord` per iteration run (numbers only).
+        method: solver name.
+        lam: regularisation weight.
+        config: the solver settings used.
+    """
+
+    history: list[IterationRecord]
+    method: str
+    lam: float
+    config: SolverConfig
 
     @property
     def n_iter(self) -> int:
