@@ -135,6 +135,12 @@ class LinearOperator:
         """An upper bound of the operator norm ``||A||``, or ``None`` if unknown."""
         return None
 
+    def has_fourier_diagonal(self, centred: bool) -> bool:
+        """Whether :meth:`normal_fourier_diagonal` gives a diagonal (decided from the
+        structure alone, without computing it)."""
+        b = self.after_fft(centred)
+        return b is not None and b.diagonal() is not None
+
     def normal_fourier_diagonal(self, x: tf.Tensor, centred: bool) -> tf.Tensor | None:
         """``d`` (float32) with ``A^H A = F^H diag(d) F`` for the FFT ``F`` of that layout.
 
@@ -324,14 +330,14 @@ class Adjoint(LinearOperator):
         return self.op.norm_bound()
 
 
-def fourier_layout(ops: Sequence[LinearOperator], x: tf.Tensor) -> bool | None:
+def fourier_layout(ops: Sequence[LinearOperator]) -> bool | None:
     """The FFT layout (centred True/False) in which every op's normal map is diagonal, or None.
 
     Solvers use it to take exact steps: with ``A = M F`` and periodic differences ``D``, the
     system ``(A^H A + rho D^H D) x = b`` is solved by one FFT pair.
     """
     for centred in (False, True):
-        if all(op.normal_fourier_diagonal(x, centred) is not None for op in ops):
+        if all(op.has_fourier_diagonal(centred) for op in ops):
             return centred
     return None
 

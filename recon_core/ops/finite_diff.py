@@ -48,6 +48,9 @@ class FiniteDifference(LinearOperator):
     def norm_bound(self):
         return float(np.sqrt(8.0))
 
+    def has_fourier_diagonal(self, centred: bool) -> bool:
+        return True
+
     def normal_fourier_diagonal(self, x: tf.Tensor, centred: bool) -> tf.Tensor:
         """Eigenvalues of ``D^H D`` in the FFT basis, float32 (H, W), sized like ``x``.
 

@@ -35,9 +35,10 @@ class Sampling(LinearOperator):
     """
 
     def __init__(self, mask):
-        m = tf.convert_to_tensor(mask)
-        if m.dtype != tf.complex64:
-            m = tf.cast(tf.cast(m, tf.float32), tf.complex64)
+        if isinstance(mask, tf.Tensor):
+            m = mask if mask.dtype == tf.complex64 else tf.cast(tf.cast(mask, tf.float32), tf.complex64)
+        else:  # one conversion instead of two casts: solvers build this once per solve
+            m = tf.constant(np.asarray(mask).astype(np.complex64))
         shape = static_shape(m)
         if len(shape) < 2:
             raise ValueError(f"a sampling mask needs at least 2 axes (H, W), got shape {shape}")

@@ -104,7 +104,7 @@ class AdmmSolver(ChunkedSolver):
 
     def __init__(self, A: LinearOperator, D: LinearOperator, y: tf.Tensor, x0: tf.Tensor,
                  lam: float, cfg: AdmmConfig, ref: np.ndarray | None, shifted: bool):
-        layout = fourier_layout([A, D], x0)
+        layout = fourier_layout([A, D])
         self.exact = layout is not None
         rho = cfg.rho if cfg.rho is not None else cfg.rho_factor * max(lam, 1e-12)
         with_ref = ref is not None

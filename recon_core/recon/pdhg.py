@@ -75,7 +75,7 @@ class PdhgSolver(ChunkedSolver):
 
     def __init__(self, A: LinearOperator, D: LinearOperator, y: tf.Tensor, x0: tf.Tensor,
                  lam: float, cfg: PdhgConfig, ref: np.ndarray | None, shifted: bool):
-        layout = fourier_layout([A], x0)
+        layout = fourier_layout([A])
         self.exact = layout is not None
         k_norm2 = D.norm_bound() ** 2
         if not self.exact:

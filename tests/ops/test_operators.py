@@ -110,8 +110,8 @@ def test_fourier_diagonals_reproduce_the_normal_maps(shape, centred, rng):
         np.testing.assert_allclose(via_fft, op.normal(x).numpy(), atol=1e-4)
     # M F of the other layout is not diagonal in this one; SENSE is diagonal in none
     assert single_coil(mask, centred=not centred).normal_fourier_diagonal(x, centred) is None
-    assert fourier_layout([sense(mask, _crandn(rng, (2, *shape)))], x) is None
-    assert fourier_layout([single_coil(mask, centred=centred), FiniteDifference(shape)], x) is centred
+    assert fourier_layout([sense(mask, _crandn(rng, (2, *shape)))]) is None
+    assert fourier_layout([single_coil(mask, centred=centred), FiniteDifference(shape)]) is centred
 
 
 def test_after_fft_splits_off_the_transform(rng):

@@ -1,0 +1,1 @@
+"""Tests mirroring recon_core/recon/."""
