@@ -29,6 +29,7 @@ from recon_core.io import (
     DataLoadError,
     LoadedData,
     LoadLimits,
+    LoadOptions,
     PreparedData,
     config_from_json,
     config_to_json,
@@ -38,6 +39,7 @@ from recon_core.io import (
     load_fastmri_h5,
     load_file,
     load_files,
+    load_npy,
     load_npz,
     looks_like_kspace,
     prepare,
@@ -731,6 +733,55 @@ def test_dispatch_and_unsupported(tmp_path):
         load_file(12345)  # a programming error, not bad data
     with pytest.raises(ValueError, match="max_pixels"):
         LoadLimits(max_pixels=0)
+
+
+def test_load_options_are_one_definition(rng):
+    """Keywords and a LoadOptions object mean the same; bad names and values are refused once."""
+    stack = rng.random((3, 16, 16)).astype(np.float32)
+    data = npy_bytes(stack)
+    assert LoadOptions() == LoadOptions(None, None, "auto", None, DEFAULT_LIMITS)
+    opts = LoadOptions(slice_index=2, kind="image")
+    by_object = load_file(data, "s.npy", options=opts)
+    np.testing.assert_array_equal(by_object.image, stack[2])
+    for loader in (load_file, load_npy):
+        np.testing.assert_array_equal(
+            loader(data, "s.npy", slice_index=2, kind="image").image, by_object.image
+        )
+    np.testing.assert_array_equal(load_files({"s.npy": data}, options=opts).image, stack[2])
+    merged = load_file(data, "s.npy", options=opts, slice_index=0)  # keywords win
+    np.testing.assert_array_equal(merged.image, stack[0])
+    np.testing.assert_array_equal(
+        load_npz(to_npz_bytes(a=stack, b=stack[0]), "ab.npz", options=LoadOptions(key="a")).image,
+        stack[1],
+    )
+    cfl, hdr = bart_pair(cplx(rng, (16, 12)), (16, 12))
+    assert load_bart(cfl, hdr, options=LoadOptions(kind="image", axis=1)).format == "bart"
+    # an unknown keyword, or one the loader does not take, is a TypeError that names it
+    for call, bad in (
+        (lambda: load_file(data, "s.npy", slice=1), "'slice'"),
+        (lambda: load_files({"s.npy": data}, index=1), "'index'"),
+        (lambda: load_npy(data, "s.npy", key="a"), "'key'"),
+        (lambda: load_bart(cfl, hdr, axis=0), "'axis'"),
+    ):
+        with pytest.raises(TypeError, match=bad):
+            call()
+    with pytest.raises(TypeError, match="LoadOptions"):
+        load_file(data, "s.npy", options={"kind": "image"})
+    with pytest.raises(TypeError, match="LoadLimits"):
+        LoadOptions(limits={"max_pixels": 10})
+    # each field's value is checked where the options are made, before any file is read
+    for field, value, match in (
+        ("kind", "coils", "kind must be one of"),
+        ("slice_index", 1.5, "slice_index must be an integer"),
+        ("slice_index", True, "slice_index must be an integer"),
+        ("axis", "1", "axis must be an integer"),
+        ("key", 3, "key must be"),
+    ):
+        assert_refused(LoadOptions, reason="argument", match=match, **{field: value})
+        assert_refused(load_file, b"", "x.npy", reason="argument", match=match, **{field: value})
+    # options that cannot apply to the format are refused, whichever way they come
+    assert_refused(load_npy, data, "s.npy", options=LoadOptions(key="a"), reason="argument")
+    assert_refused(load_files, {"a.cfl": cfl, "a.hdr": hdr}, key="a", reason="argument")
 
 
 def _valid_files(rng) -> dict[str, bytes]:

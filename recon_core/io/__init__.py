@@ -3,7 +3,8 @@
 Loaders (all return :class:`LoadedData`, all raise :class:`DataLoadError` for bad input):
 :func:`load_file` (dispatch), :func:`load_files` (uploads, BART pairs), and the per-format
 :func:`load_fastmri_h5`, :func:`load_dicom`, :func:`load_nifti`, :func:`load_picture`,
-:func:`load_npy`, :func:`load_npz`, :func:`load_bart`. Sizes are bounded by :class:`LoadLimits`.
+:func:`load_npy`, :func:`load_npz`, :func:`load_bart`. Sizes are bounded by :class:`LoadLimits`;
+which slice, axis, kind (image or k-space) and ``.npz`` array to load are :class:`LoadOptions`.
 
 Preparation: :func:`prepare` -> :class:`PreparedData` (crop/pad or resize, magnitude scaled to
 max 1 with the scale kept). Export: :func:`to_png_bytes`, :func:`to_npy_bytes`,
@@ -26,14 +27,17 @@ from recon_core.io.load import detect_format, load_file, load_files, supported_e
 from recon_core.io.loaded import LoadedData
 from recon_core.io.nifti import load_nifti
 from recon_core.io.npy import load_npy, load_npz, read_npy_header
+from recon_core.io.options import KINDS, LoadOptions
 from recon_core.io.prepare import PreparedData, crop_or_pad, prepare
 from recon_core.io.raster import load_picture
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "KINDS",
     "REASONS",
     "DataLoadError",
     "LoadLimits",
+    "LoadOptions",
     "LoadedData",
     "PreparedData",
     "config_from_json",

@@ -21,18 +21,9 @@ from recon_core.io._validate import (
     finish_kspace,
     pick_index,
 )
-from recon_core.io.limits import DataLoadError, LoadLimits
+from recon_core.io.limits import DataLoadError
 from recon_core.io.loaded import LoadedData
-
-KINDS = ("auto", "image", "kspace")
-
-
-def check_kind(kind: str) -> str:
-    """Return ``kind`` if it is one of ``auto``, ``image``, ``kspace``."""
-    if kind not in KINDS:
-        raise DataLoadError(f"kind must be one of {KINDS}, got {kind!r}", reason="argument")
-    return kind
-
+from recon_core.io.options import LoadOptions
 
 def looks_like_kspace(arr: np.ndarray) -> bool:
     """Guess whether a complex array of shape (..., H, W) is centred k-space.
@@ -80,11 +71,8 @@ def _squeeze_to(arr: np.ndarray, rank: int) -> np.ndarray:
 
 def array_to_loaded(
     arr: np.ndarray,
+    options: LoadOptions,
     *,
-    kind: str,
-    slice_index: int | None,
-    axis: int | None,
-    limits: LoadLimits,
     fmt: str,
     label: str,
     filename: str | None,
@@ -97,9 +85,9 @@ def array_to_loaded(
 
     Args:
         arr: numeric array, layouts as in the module docstring.
-        kind: ``"auto"``, ``"image"`` or ``"kspace"``.
-        slice_index: slice to keep (None: middle).
-        axis: slice axis of a 3-D image (None: 0); must be None or 0 for k-space.
+        options: ``kind``, ``slice_index`` (None: middle), ``axis`` (of a 3-D image, None: 0;
+            must be None or 0 for k-space) and ``limits``; ``key`` is not used here.
+        fmt: format id for :attr:`LoadedData.format`, e.g. ``"npy"``.
         label: start of the ``source`` text, e.g. ``"NumPy .npy"``.
         image: optional companion image for k-space, (H, W) or (slices, H, W).
         mask: optional companion sampling mask (H, W), 0/1 or bool.
@@ -107,7 +95,7 @@ def array_to_loaded(
             ``"slices"`` (slices, H, W) of single-coil k-space.
     """
     check_numeric_dtype(arr.dtype, label)
-    check_kind(kind)
+    kind, axis, limits = options.kind, options.axis, options.limits
     detected = ""
     if kind == "auto":
         cand = _squeeze_to(arr, 4)
@@ -130,7 +118,7 @@ def array_to_loaded(
                 reason="rank",
             )
         n_slices = k.shape[0] if k.ndim == 4 else 1
-        idx = pick_index(n_slices, slice_index)
+        idx = pick_index(n_slices, options.slice_index)
         k = k[idx] if k.ndim == 4 else k
         if k.ndim == 3 and k.shape[0] == 1:  # one coil: single-coil layout
             k = k[0]
@@ -171,7 +159,7 @@ def array_to_loaded(
                 raise DataLoadError(
                     f"axis={axis} is out of range for a 2-D image", reason="argument"
                 )
-            n_slices, idx, sl = 1, pick_index(1, slice_index), a
+            n_slices, idx, sl = 1, pick_index(1, options.slice_index), a
         elif a.ndim == 3:
             ax = 0 if axis is None else axis
             if isinstance(ax, bool) or not isinstance(ax, (int, np.integer)) or not -3 <= ax < 3:
@@ -179,7 +167,7 @@ def array_to_loaded(
                     f"axis={axis!r} is out of range for a 3-D array {a.shape}", reason="argument"
                 )
             n_slices = a.shape[ax]
-            idx = pick_index(n_slices, slice_index)
+            idx = pick_index(n_slices, options.slice_index)
             sl = np.take(a, idx, axis=ax)
         else:
             raise DataLoadError(

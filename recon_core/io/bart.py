@@ -9,15 +9,18 @@ axis 3 the coils, and at most one other non-singleton axis is the slice axis.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from typing import Any
 
 import numpy as np
 
-from recon_core.io._arrays import array_to_loaded, check_kind, looks_like_kspace
+from recon_core.io._arrays import array_to_loaded, looks_like_kspace
 from recon_core.io._source import Source, resolve_source
 from recon_core.io._validate import check_total
-from recon_core.io.limits import DEFAULT_LIMITS, DataLoadError, LoadLimits
+from recon_core.io.limits import DataLoadError
 from recon_core.io.loaded import LoadedData
+from recon_core.io.options import LoadOptions
 
 __all__ = ["load_bart", "parse_bart_header"]
 
@@ -74,18 +77,17 @@ def load_bart(
     *,
     cfl_name: str | None = None,
     hdr_name: str | None = None,
-    slice_index: int | None = None,
-    kind: str = "auto",
-    limits: LoadLimits = DEFAULT_LIMITS,
+    options: LoadOptions | None = None,
+    **keywords: Any,
 ) -> LoadedData:
     """Load a BART ``.cfl``/``.hdr`` pair; each part is a path, bytes or binary file object.
 
     Args:
         cfl, hdr: the two parts (for uploads, the two files' bytes).
         cfl_name, hdr_name: names for messages when the parts are bytes.
-        slice_index: slice along the one non-singleton axis besides x, y, coils (None: middle).
-        kind: ``"image"``, ``"kspace"`` or ``"auto"`` (see :func:`recon_core.io.load_npy`);
-            multi-coil data must be k-space.
+        options, keywords: a :class:`LoadOptions` and/or its fields as keywords, except
+            ``axis`` and ``key``: ``slice_index`` (along the one non-singleton axis besides
+            x, y and coils), ``kind`` (multi-coil data must be k-space) and ``limits``.
 
     Returns:
         :class:`LoadedData`: image (H, W) complex64, or k-space (H, W) / (C, H, W).
@@ -99,7 +101,9 @@ def load_bart(
     >>> bool(np.array_equal(d.image, x))
     True
     """
-    check_kind(kind)
+    opts = LoadOptions.from_call("load_bart", options, keywords, without=("axis", "key"))
+    opts.check_format("bart")
+    kind, limits = opts.kind, opts.limits
     h_src = resolve_source(hdr, hdr_name or "data.hdr", limits)
     dims = parse_bart_header(h_src.read(limits), h_src.name)
     if len(dims) < 2:
@@ -144,10 +148,7 @@ def load_bart(
         arr = sub[:, 0]  # (slices, H, W): 3-D k-space here means slices, never coils
     return array_to_loaded(
         arr,
-        kind=kind,
-        slice_index=slice_index,
-        axis=None,
-        limits=limits,
+        dataclasses.replace(opts, kind=kind, axis=None),  # BART fixes the slice axis
         fmt="bart",
         label="BART .cfl",
         filename=c_src.name,

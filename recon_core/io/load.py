@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
-from recon_core.io._arrays import check_kind
 from recon_core.io._source import (
     Source,
     extension,
@@ -22,6 +22,7 @@ from recon_core.io.limits import DEFAULT_LIMITS, DataLoadError, LoadLimits
 from recon_core.io.loaded import LoadedData
 from recon_core.io.nifti import load_nifti
 from recon_core.io.npy import load_npy, load_npz
+from recon_core.io.options import LoadOptions
 from recon_core.io.raster import load_picture
 
 __all__ = ["load_file", "load_files", "detect_format", "supported_extensions"]
@@ -59,7 +60,7 @@ def _detect(head: bytes, name: str) -> str:
     return fmt
 
 
-def _bart_from_path(path: Path, kind: str, slice_index, limits: LoadLimits) -> LoadedData:
+def _bart_from_path(path: Path, options: LoadOptions) -> LoadedData:
     ext = extension(path.name)
     cfl, hdr = path.with_suffix(".cfl"), path.with_suffix(".hdr")
     if ext == ".hdr":
@@ -76,18 +77,15 @@ def _bart_from_path(path: Path, kind: str, slice_index, limits: LoadLimits) -> L
             f"found {path.name} but not {other.name} beside it; BART data need both",
             reason="missing",
         )
-    return load_bart(cfl, hdr, slice_index=slice_index, kind=kind, limits=limits)
+    return load_bart(cfl, hdr, options=options)
 
 
 def load_file(
     source: Source,
     filename: str | None = None,
     *,
-    slice_index: int | None = None,
-    axis: int | None = None,
-    kind: str = "auto",
-    key: str | None = None,
-    limits: LoadLimits = DEFAULT_LIMITS,
+    options: LoadOptions | None = None,
+    **keywords: Any,
 ) -> LoadedData:
     """Load any supported file: fastMRI ``.h5``, DICOM, NIfTI, PNG/JPEG, ``.npy``/``.npz``, BART.
 
@@ -101,12 +99,9 @@ def load_file(
             Streamlit's ``UploadedFile``. A ``.cfl`` or ``.hdr`` *path* finds its partner
             beside it; for uploaded BART pairs use :func:`load_files`.
         filename: the file's name, needed for bytes (dispatch and messages).
-        slice_index: slice/frame to load (None: the middle one).
-        axis: slice axis for 3-D NIfTI (default 2) and NumPy image stacks (default 0).
-        kind: ``"auto"``, ``"image"`` or ``"kspace"`` for NumPy and BART arrays; other
-            formats know what they hold.
-        key: array name inside an ``.npz``.
-        limits: file size, pixel, element, coil and time limits.
+        options, keywords: a :class:`LoadOptions` and/or its fields as keywords:
+            ``slice_index`` (None: the middle slice), ``axis``, ``kind``, ``key`` (of an
+            ``.npz``) and ``limits``; :class:`LoadOptions` says which formats each applies to.
 
     Returns:
         :class:`LoadedData` for the chosen slice.
@@ -122,41 +117,28 @@ def load_file(
     ...
     recon_core.io.limits.DataLoadError: unsupported file type '.txt' for notes.txt; ...
     """
-    check_kind(kind)
-    src = resolve_source(source, filename, limits)
+    opts = LoadOptions.from_call("load_file", options, keywords)
+    src = resolve_source(source, filename, opts.limits)
     fmt = _detect(src.head(1024), src.name)
-    if fmt in ("fastmri-h5", "dicom", "nifti", "png", "jpeg") and kind == "kspace":
-        raise DataLoadError(
-            f"kind='kspace' applies to NumPy and BART arrays, not to {fmt} files", reason="argument"
-        )
-    if key is not None and fmt != "npz":
-        raise DataLoadError(
-            f"key={key!r} applies to .npz archives, not to {fmt} files", reason="argument"
-        )
+    opts.check_format(fmt)
     # Pass the resolved bytes (or path) on, so that a file object is read only once.
     inner: Source = src.path if src.data is None else src.data
-    name = src.name
+    name, slice_index, limits = src.name, opts.slice_index, opts.limits
     if fmt == "fastmri-h5":
         return load_fastmri_h5(inner, name, slice_index=slice_index, limits=limits)
     if fmt == "dicom":
         return load_dicom(inner, name, slice_index=slice_index, limits=limits)
     if fmt == "nifti":
-        return load_nifti(inner, name, slice_index=slice_index, axis=axis, limits=limits)
+        return load_nifti(inner, name, slice_index=slice_index, axis=opts.axis, limits=limits)
     if fmt in ("png", "jpeg"):
-        if slice_index not in (None, 0):
-            raise DataLoadError(
-                f"a {fmt} picture has one slice; got slice_index={slice_index}", reason="argument"
-            )
         return load_picture(inner, name, limits=limits)
     if fmt == "npy":
-        return load_npy(inner, name, slice_index=slice_index, axis=axis, kind=kind, limits=limits)
+        return load_npy(inner, name, options=opts)
     if fmt == "npz":
-        return load_npz(
-            inner, name, key=key, slice_index=slice_index, axis=axis, kind=kind, limits=limits
-        )
+        return load_npz(inner, name, options=opts)
     # BART
     if src.path is not None:
-        return _bart_from_path(src.path, kind, slice_index, limits)
+        return _bart_from_path(src.path, opts)
     partner = (
         ".hdr"
         if extension(name) == ".cfl" or not src.head(12).startswith(b"# Dimensions")
@@ -171,18 +153,15 @@ def load_file(
 def load_files(
     files: Mapping[str, Source] | Iterable[Source],
     *,
-    slice_index: int | None = None,
-    axis: int | None = None,
-    kind: str = "auto",
-    key: str | None = None,
-    limits: LoadLimits = DEFAULT_LIMITS,
+    options: LoadOptions | None = None,
+    **keywords: Any,
 ) -> LoadedData:
     """Load an upload of one file, or of a BART ``.cfl`` + ``.hdr`` pair.
 
     Args:
         files: ``{filename: bytes or file object}``, or file objects with a ``name``
             (Streamlit's ``accept_multiple_files=True`` gives a list of ``UploadedFile``).
-        Other arguments: as :func:`load_file`.
+        options, keywords: as :func:`load_file` (see :class:`LoadOptions`).
 
     :Examples:
 
@@ -192,6 +171,7 @@ def load_files(
     >>> load_files(pair, kind="image").source
     'BART .cfl, complex image, 8x8'
     """
+    opts = LoadOptions.from_call("load_files", options, keywords)
     if isinstance(files, Mapping):
         items = list(files.items())
     else:
@@ -207,18 +187,14 @@ def load_files(
         raise DataLoadError("no file given", reason="empty")
     if len(items) == 1:
         name, f = items[0]
-        return load_file(
-            f, name, slice_index=slice_index, axis=axis, kind=kind, key=key, limits=limits
-        )
+        return load_file(f, name, options=opts)
     names = [n for n, _ in items]
     by_ext = {extension(n): (n, f) for n, f in items}
     if len(items) == 2 and set(by_ext) == {".cfl", ".hdr"}:
         (cn, cf), (hn, hf) = by_ext[".cfl"], by_ext[".hdr"]
         if os.path.splitext(cn)[0] != os.path.splitext(hn)[0]:
             raise DataLoadError(f"BART pair names differ: {cn} and {hn}", reason="argument")
-        return load_bart(
-            cf, hf, cfl_name=cn, hdr_name=hn, slice_index=slice_index, kind=kind, limits=limits
-        )
+        return load_bart(cf, hf, cfl_name=cn, hdr_name=hn, options=opts)
     raise DataLoadError(
         f"expected one file or a BART .cfl/.hdr pair, got {len(items)} files: {names[:10]}",
         reason="argument",

@@ -11,15 +11,18 @@ import io
 import math
 import struct
 import zipfile
+import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from recon_core.io._arrays import array_to_loaded, check_kind
+from recon_core.io._arrays import array_to_loaded
 from recon_core.io._source import Source, resolve_source
 from recon_core.io._validate import check_numeric_dtype, check_total
 from recon_core.io.limits import DEFAULT_LIMITS, DataLoadError, LoadLimits
 from recon_core.io.loaded import LoadedData
+from recon_core.io.options import LoadOptions
 
 __all__ = ["load_npy", "load_npz", "read_npy_header"]
 
@@ -129,20 +132,17 @@ def load_npy(
     source: Source,
     filename: str | None = None,
     *,
-    slice_index: int | None = None,
-    axis: int | None = None,
-    kind: str = "auto",
-    limits: LoadLimits = DEFAULT_LIMITS,
+    options: LoadOptions | None = None,
+    **keywords: Any,
 ) -> LoadedData:
     """Load a ``.npy`` array as an image or k-space (never unpickling anything).
 
     Args:
         source: path, bytes or binary file object.
-        slice_index: slice of a 3-D image stack or 4-D k-space (None: middle).
-        axis: slice axis of a 3-D image stack (None: 0).
-        kind: ``"image"`` (H, W) / (slices, H, W); ``"kspace"`` (H, W) / (C, H, W) /
-            (slices, C, H, W), centred; ``"auto"``: complex arrays whose energy peaks at the
-            centre are k-space, everything else is an image.
+        filename: the file's name, for messages when ``source`` is bytes.
+        options, keywords: a :class:`LoadOptions` and/or its fields as keywords, except
+            ``key``: ``slice_index``, ``axis`` (of a 3-D image stack), ``kind`` (how the
+            array is read: ``"image"``, ``"kspace"`` or ``"auto"``) and ``limits``.
 
     Returns:
         :class:`LoadedData`; real input gives a float32 image, complex input complex64.
@@ -155,19 +155,11 @@ def load_npy(
     >>> d.image.dtype, d.shape, float(d.image[1, 0])
     (dtype('float32'), (8, 8), 8.0)
     """
-    check_kind(kind)
-    src = resolve_source(source, filename, limits)
-    arr = _parse_npy(src.read(limits), src.name, limits)
-    return array_to_loaded(
-        arr,
-        kind=kind,
-        slice_index=slice_index,
-        axis=axis,
-        limits=limits,
-        fmt="npy",
-        label="NumPy .npy",
-        filename=src.name,
-    )
+    opts = LoadOptions.from_call("load_npy", options, keywords, without=("key",))
+    opts.check_format("npy")
+    src = resolve_source(source, filename, opts.limits)
+    arr = _parse_npy(src.read(opts.limits), src.name, opts.limits)
+    return array_to_loaded(arr, opts, fmt="npy", label="NumPy .npy", filename=src.name)
 
 
 def _npz_members(data: bytes, name: str) -> tuple[zipfile.ZipFile, dict[str, zipfile.ZipInfo]]:
@@ -209,17 +201,15 @@ def load_npz(
     source: Source,
     filename: str | None = None,
     *,
-    key: str | None = None,
-    slice_index: int | None = None,
-    axis: int | None = None,
-    kind: str = "auto",
-    limits: LoadLimits = DEFAULT_LIMITS,
+    options: LoadOptions | None = None,
+    **keywords: Any,
 ) -> LoadedData:
     """Load arrays from a ``.npz`` archive (as written by :func:`recon_core.io.to_npz_bytes`).
 
+    ``options`` and ``keywords`` are a :class:`LoadOptions` and/or its fields (all of them).
     Which arrays are used:
 
-    * ``key`` given: that array, read as ``kind`` (see :func:`load_npy`);
+    * ``key`` given: that array, read as ``kind`` (see :class:`LoadOptions`);
     * else ``kspace`` present: it is k-space, with ``image`` (H, W) and ``mask`` (H, W) as
       companions when present (shapes must match);
     * else ``image`` present: it is the image (``mask`` as companion);
@@ -229,17 +219,14 @@ def load_npz(
         DataLoadError: as :func:`load_npy`, plus not a zip, no arrays, unknown ``key``,
             several arrays and no ``key``, mismatched companion shapes.
     """
-    check_kind(kind)
-    src = resolve_source(source, filename, limits)
-    zf, members = _npz_members(src.read(limits), src.name)
+    opts = LoadOptions.from_call("load_npz", options, keywords)
+    src = resolve_source(source, filename, opts.limits)
+    zf, members = _npz_members(src.read(opts.limits), src.name)
     with zf:
-        arr, main, kind, image, mask = _pick_members(zf, members, src.name, key, kind, limits)
+        arr, main, kind, image, mask = _pick_members(zf, members, src.name, opts)
     return array_to_loaded(
         arr,
-        kind=kind,
-        slice_index=slice_index,
-        axis=axis,
-        limits=limits,
+        dataclasses.replace(opts, kind=kind),
         fmt="npz",
         label=f"NumPy .npz['{main}']",
         filename=src.name,
@@ -248,12 +235,12 @@ def load_npz(
     )
 
 
-def _pick_members(zf, members, name: str, key, kind: str, limits: LoadLimits):
+def _pick_members(zf, members, name: str, options: LoadOptions):
     """Read the main array and its companions, as described in :func:`load_npz`."""
-    names = sorted(members)
+    names, key, kind = sorted(members), options.key, options.kind
 
     def read(k: str) -> np.ndarray:
-        return _read_member(zf, members[k], f"{name}['{k}']", limits)
+        return _read_member(zf, members[k], f"{name}['{k}']", options.limits)
 
     image = mask = None
     if key is not None:
