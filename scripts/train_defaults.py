@@ -7,8 +7,9 @@ One command regenerates both (about 20 minutes on 2 CPU cores, much less on a GP
 It trains :data:`recon_core.dl.config.DEFAULT_RESCNN` and ``DEFAULT_UNROLLED`` with
 :func:`recon_core.dl.training.train`, saves ``<name>_default.keras`` (uncompiled, weights only) and
 ``<name>_default.json`` (config, history, sha256, timings, versions), then scores both networks
-against zero-filled and TV on 256x256 Shepp–Logan (4x random mask, seed 0) and on 64 held-out
-random-ellipse images, and stores those scores in the JSON files and in
+against zero-filled and TV on 256x256 Shepp–Logan (4x random mask, seed 0), at the tutorial's
+protocol (the 400x400 phantom, 4x random masks of seeds 0-7) and on 64 held-out random-ellipse
+images, and stores those scores in the JSON files and in
 ``recon_core/weights/EVALUATION.md``.
 
 An interrupted run resumes where it stopped (checkpoints in ``artifacts/train_defaults/``).
@@ -34,13 +35,14 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from recon_core.phantoms import shepp_logan  # noqa: E402
-from recon_core.dl.evaluation import evaluate  # noqa: E402
+from recon_core.dl.evaluation import evaluate, evaluate_tutorial_protocol  # noqa: E402
 from recon_core.ops.fft import fft2c  # noqa: E402
 from recon_core.masks import make_mask  # noqa: E402
 from recon_core.metrics import psnr  # noqa: E402
 from recon_core.dl.models import reconstruct  # noqa: E402
 from recon_core.dl.pretrained import (  # noqa: E402
     PRETRAINED_NAMES,
+    TUTORIAL_KEY,
     WEIGHTS_DIR,
     load_pretrained,
     pretrained_paths,
@@ -106,12 +108,15 @@ def _train_one(name, config, out_dir, ckpt_root):
 
 def _score(names, out_dir, n_eval):
     loaded = {name: load_pretrained(name, out_dir) for name in names}
-    nets = {name: t.model for name, t in loaded.items()}
     t = time.perf_counter()
-    phantom = evaluate(nets, shepp_logan(256))
-    held = evaluate(nets, n=n_eval)
+    phantom = evaluate(loaded, shepp_logan(256))
+    tutorial = evaluate_tutorial_protocol(loaded)
+    held = evaluate(loaded, n=n_eval)
     print(f"scored in {time.perf_counter() - t:.0f} s", flush=True)
     report = ("## Shepp–Logan 256x256, 4x random mask (seed 0)\n\n" + phantom.to_markdown()
+              + "\n## The tutorial's protocol: Shepp–Logan 400x400 (scikit-image's native size, the "
+              "tutorial's `shepp_logan.npy`), 4x random masks of seeds 0-7, mean ± std over masks"
+              "\n\n" + tutorial.to_markdown()
               + f"\n## Held-out set: {n_eval} random-ellipse images 256x256, 4x random masks "
               f"(image i: seed i)\n\n" + held.to_markdown())
     print(report, flush=True)
@@ -121,6 +126,7 @@ def _score(names, out_dir, n_eval):
         meta["evaluation"] = {
             "shepp_logan_256_4x_seed0": {m: {k: v[0] for k, v in s.items()}
                                          for m, s in phantom.summary().items()},
+            TUTORIAL_KEY: tutorial.summary(),
             f"held_out_{n_eval}": held.summary(),
         }
         history = meta.pop("history")

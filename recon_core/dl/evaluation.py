@@ -6,9 +6,16 @@ reconstructs each one with zero-filling, TV (ADMM, :func:`recon_core.recon.drive
 every network given, and scores all of them with :mod:`recon_core.metrics` (PSNR, SSIM, NMSE
 on magnitudes, data range = max of the reference).
 
+Two protocols score a network on the Shepp–Logan phantom:
+
+* **ours** — the phantom resized to 256², one 4× random mask (seed 0), as every page shows it;
+* **the tutorial's** (:func:`evaluate_tutorial_protocol`) — its ``shepp_logan.npy`` is
+  scikit-image's ``shepp_logan_phantom()`` at its native 400×400, scored with freshly drawn
+  4× random masks; here mask seeds 0–7, mean ± std. Data range 1 (the phantom's maximum).
+
 Run as a script to score the shipped networks::
 
-    python -m recon_core.dl.evaluation            # 64 held-out images + Shepp–Logan, 4x random
+    python -m recon_core.dl.evaluation            # 64 held-out images + Shepp–Logan, both protocols
 """
 
 from __future__ import annotations
@@ -32,7 +39,13 @@ from recon_core.dl.cache import TrainedModel
 from recon_core.dl.data import HELD_OUT_SEED
 from recon_core.recon import DEFAULT_LAM, reconstruct_tv
 
-__all__ = ["METRICS", "EvaluationResult", "held_out_images", "evaluation_masks", "evaluate"]
+__all__ = ["METRICS", "TUTORIAL_SIZE", "TUTORIAL_MASK_SEEDS", "EvaluationResult",
+           "held_out_images", "evaluation_masks", "evaluate", "evaluate_tutorial_protocol"]
+
+#: The tutorial's phantom: scikit-image's Shepp–Logan at its native size.
+TUTORIAL_SIZE: int = 400
+#: Mask seeds of the tutorial protocol (the tutorial drew one fresh mask per run).
+TUTORIAL_MASK_SEEDS: tuple[int, ...] = tuple(range(8))
 
 #: Metric names, in table order.
 METRICS: tuple[str, ...] = ("psnr", "ssim", "nmse")
@@ -224,6 +237,33 @@ def evaluate(
     )
 
 
+def evaluate_tutorial_protocol(models=None, *, mask_seeds: Sequence[int] = TUTORIAL_MASK_SEEDS,
+                               accel: float = 4.0, tv: bool = True,
+                               keep_images: bool = False) -> EvaluationResult:
+    """Score networks as the tutorial did: Shepp–Logan 400² (native), 4× random masks.
+
+    Image ``i`` of the result is the phantom under the mask of seed ``mask_seeds[i]``, so the
+    mean ± std of :meth:`EvaluationResult.summary` is over masks. Zero-filled and TV (ADMM,
+    default λ) run on the same inputs.
+
+    Args:
+        models: as for :func:`evaluate`.
+        mask_seeds: seeds of the fastMRI random masks (default 0–7).
+        accel: acceleration (the tutorial's 4).
+        tv: include TV.
+        keep_images: also return the reconstructions.
+    """
+    from recon_core.phantoms import shepp_logan
+
+    seeds = [check_int(s, "mask seed", minimum=0) for s in mask_seeds]
+    if not seeds:
+        raise ValueError("mask_seeds is empty")
+    x = shepp_logan(TUTORIAL_SIZE)
+    masks = np.stack([make_mask(x.shape, accel, kind="random", seed=s) for s in seeds])
+    return evaluate(models, np.broadcast_to(x, masks.shape), masks=masks, tv=tv,
+                    keep_images=keep_images)
+
+
 def _main(argv: Optional[Sequence[str]] = None) -> None:  # pragma: no cover - CLI
     import argparse
 
@@ -236,6 +276,8 @@ def _main(argv: Optional[Sequence[str]] = None) -> None:  # pragma: no cover - C
     nets = {name: load_pretrained(name) for name in PRETRAINED_NAMES}
     print("Shepp–Logan 256x256, 4x random mask (seed 0)")
     print(evaluate(nets, shepp_logan(256)).to_markdown())
+    print("Tutorial protocol: Shepp–Logan 400x400 (native), 4x random masks, seeds 0-7")
+    print(evaluate_tutorial_protocol(nets).to_markdown())
     print(f"Held-out set: {args.n} random-ellipse images, 256x256, 4x random masks (seeds 0..)")
     print(evaluate(nets, n=args.n).to_markdown())
 

@@ -30,7 +30,11 @@ from recon_core.dl.config import DEFAULT_CONFIGS, TrainConfig
 from recon_core.dl.training import inference_copy, save_model
 
 __all__ = ["PRETRAINED_NAMES", "WEIGHTS_DIR", "pretrained_paths", "load_pretrained",
-           "save_pretrained", "score_summary"]
+           "save_pretrained", "score_summary", "TUTORIAL_KEY"]
+
+#: Key of the tutorial-protocol scores in a sidecar's ``evaluation``
+#: (:func:`recon_core.dl.evaluation.evaluate_tutorial_protocol`).
+TUTORIAL_KEY = "tutorial_shepp_logan_400_4x_seeds0-7"
 
 #: Names of the shipped networks.
 PRETRAINED_NAMES: tuple[str, ...] = tuple(DEFAULT_CONFIGS)
@@ -117,8 +121,9 @@ def score_summary(name: str, meta: dict[str, Any]) -> Optional[str]:
     """One sentence with the measured scores stored beside a shipped network, or None.
 
     Reads ``meta["evaluation"]`` as written by ``scripts/train_defaults.py``: PSNR on the 256²
-    Shepp–Logan phantom (4x random mask, seed 0) next to zero-filled, and mean ± std PSNR on
-    the held-out random-ellipse set.
+    Shepp–Logan phantom (4x random mask, seed 0) next to zero-filled, mean ± std at the
+    tutorial's protocol (400² phantom, mask seeds 0–7) when stored, and mean ± std PSNR on the
+    held-out random-ellipse set.
 
     :Examples:
 
@@ -137,6 +142,11 @@ def score_summary(name: str, meta: dict[str, Any]) -> Optional[str]:
         if phantom and name in phantom:
             parts.append(f"{phantom[name]['psnr']:.2f} dB on the 256² Shepp–Logan phantom "
                          f"(zero-filled {phantom['zero_filled']['psnr']:.2f} dB)")
+        tutorial = evaluation.get(TUTORIAL_KEY)
+        if tutorial and name in tutorial:
+            mean, std = tutorial[name]["psnr"]
+            parts.append(f"{mean:.2f} ± {std:.2f} dB at the tutorial's protocol (400² phantom, "
+                         f"8 random masks; zero-filled {tutorial['zero_filled']['psnr'][0]:.2f} dB)")
         for key, scores in evaluation.items():
             if key.startswith("held_out_") and name in scores:
                 mean, std = scores[name]["psnr"]
