@@ -48,6 +48,7 @@ _export("recon_core.masks", "MASK_KINDS", "make_mask", "default_center_fraction"
         "achieved_acceleration", "center_lines", "center_region", "incoherence",
         "point_spread_function")
 _export("recon_core.metrics", "all_metrics", "nmse", "psnr", "ssim")
+_export("recon_core.noise", "add_noise", "noise_std")
 _export("recon_core.recon.configs", "DEFAULT_LAM", "METHODS", "AdmmConfig", "GradientConfig",
         "PdhgConfig")
 _export("recon_core.recon.records", "IterationRecord", "ImageSnapshot", "TVResult")

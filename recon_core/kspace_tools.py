@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from recon_core.checks import as_array, check_positive
+from recon_core.noise import add_noise
 
 __all__ = ["KspaceEdit", "edit_kspace", "radial_frequency", "log_magnitude", "apply_window"]
 
@@ -94,11 +95,8 @@ def edit_kspace(kspace: ArrayLike, edit: KspaceEdit) -> np.ndarray:
     if edit.snr_db is not None:
         if not np.isfinite(edit.snr_db):
             raise ValueError(f"snr_db must be finite, got {edit.snr_db}")
-        power = float(np.mean(np.abs(k) ** 2))
-        sigma = np.sqrt(power / 10 ** (edit.snr_db / 10) / 2)
-        rng = np.random.default_rng(edit.seed)
-        noise = rng.standard_normal((2, h, w)).astype(np.float32) * sigma
-        k = k + (noise[0] + 1j * noise[1]).astype(np.complex64)
+        # the project's one SNR definition (recon_core.noise), on the k-space as edited so far
+        k = add_noise(k, edit.snr_db, edit.seed)
     if edit.spike is not None:
         ky, kx, amp = edit.spike
         iy, ix = int(ky) + h // 2, int(kx) + w // 2
