@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import cached, state, widgets
-from recon_core.figures import curves_figure, image_figure
+from recon_core.figures import curves_figure, image_figure, snr_figure
 from recon_core.dl.config import DEFAULT_CONFIGS, TrainConfig
 
 st.title("Deep learning")
@@ -179,4 +179,26 @@ if trained is not None:
     st.download_button("Download the .keras model", data=path.read_bytes(), file_name=f"{arch}.keras",
                        mime="application/octet-stream", key="dl_download",
                        help="Load it with keras.models.load_model after `import recon_core`.")
+st.subheader("Across noise levels (the shipped networks)")
+study = cached.noise_study()
+if study is None:
+    st.info("No stored comparison across noise: `python scripts/train_defaults.py --skip-training` "
+            "writes one.")
+else:
+    st.markdown(
+        "Real k-space is noisy. Each point scores zero-filled, TV and both shipped networks on the "
+        "same 64 held-out ellipse images with k-space noise at that SNR (signal power of the fully "
+        "sampled k-space over the noise variance). TV's λ is tuned for each SNR on a separate "
+        "tuning set, never on these images; 4× random masks.")
+    view = st.radio("Images", ["64 held-out ellipses", "Shepp–Logan 256²", "tutorial protocol (400², 8 masks)"],
+                    horizontal=True, key="dl_noise_view")
+    key = {"64 held-out ellipses": "held_out", "Shepp–Logan 256²": "phantom_256"}.get(view, "tutorial_400")
+    psnr_series = {m: v["psnr"] for m, v in study[key].items()}
+    widgets.chart(snr_figure(study["snr_db"], psnr_series, title=f"PSNR against k-space SNR: {view}"),
+                  key="dl_noise_fig")
+    labels = ["∞" if v is None else f"{v:g} dB" for v in study["snr_db"]]
+    table = pd.DataFrame({m: [f"{a:.2f} ± {b:.2f}" for a, b in v] for m, v in psnr_series.items()},
+                         index=labels).T
+    table.loc["TV λ (tuned)"] = [f"{v:.1e}" for v in study["lam"]]
+    st.dataframe(table)
 state.sync_url()

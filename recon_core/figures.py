@@ -146,3 +146,31 @@ def curves_figure(
     if log_x:
         fig.update_xaxes(type="log")
     return fig
+
+
+def snr_figure(
+    snr_db: Sequence[float | None],
+    psnr: Mapping[str, Sequence[Sequence[float]]],
+    *,
+    title: str = "",
+    height: int = 340,
+) -> go.Figure:
+    """PSNR (mean ± std) of several methods against k-space SNR.
+
+    Args:
+        snr_db: the SNRs in dB, ``None`` for noiseless (drawn at the right end, labelled ∞).
+        psnr: ``{method: [[mean, std] per SNR]}``.
+        title: figure title.
+    """
+    order = sorted(range(len(snr_db)), key=lambda i: np.inf if snr_db[i] is None else snr_db[i])
+    labels = ["∞ (noiseless)" if snr_db[i] is None else f"{snr_db[i]:g} dB" for i in order]
+    fig = go.Figure()
+    for name, values in psnr.items():
+        mean = [values[i][0] for i in order]
+        std = [values[i][1] for i in order]
+        fig.add_trace(go.Scatter(x=labels, y=mean, mode="lines+markers", name=name,
+                                 error_y={"type": "data", "array": std, "visible": True},
+                                 hovertemplate="%{x}: %{y:.2f} dB<extra>" + name + "</extra>"))
+    fig.update_layout(title=title, height=height, xaxis_title="k-space SNR",
+                      yaxis_title="PSNR (dB)", **_LAYOUT)
+    return fig

@@ -176,3 +176,11 @@ def checkpoint_step(config) -> int | None:
 
     info = load_checkpoint_info(ModelCache().checkpoint_path(config), config)
     return None if info is None else info["step"]
+
+
+@st.cache_data(show_spinner=False, max_entries=1)
+def noise_study() -> dict | None:
+    """The shipped networks' stored comparison across noise levels (None if not stored)."""
+    from recon_core.dl.pretrained import load_noise_study  # imports TensorFlow: only when needed
+
+    return load_noise_study()

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Optional
 
 from recon_core.checks import check_int, check_positive
+from recon_core.noise import check_snr_db
 from recon_core.masks import MASK_KINDS
 from recon_core.dl.models import ARCHITECTURES, DC_MODES
 
@@ -45,7 +46,16 @@ _UNROLLED_ONLY = ("n_cascades", "dc")
 # every older config (the shipped weights, users' caches) is unchanged; any other value is
 # hashed. A new field with a backward-compatible default goes here rather than bumping
 # CONFIG_FORMAT_VERSION.
-_ADDED_FIELDS: dict[str, Any] = {"normalise": True}
+_ADDED_FIELDS: dict[str, Any] = {"normalise": True, "snr_min_db": None, "snr_max_db": None,
+                                 "clean_fraction": 0.0}
+
+
+def check_snr_range(value, name: str) -> float:
+    """A finite SNR bound in dB (noise ranges need finite ends)."""
+    v = check_snr_db(value)
+    if v is None:
+        raise ValueError(f"{name} must be a finite number of dB, got {value!r}")
+    return v
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,11 @@ class TrainConfig:
             same (and undoes it) with ``normalise=config.normalise``. False: train on the data as
             simulated (images in [0, 1], as the tutorial did); such a network expects
             unnormalised k-space at inference.
+        snr_min_db, snr_max_db: noise-aware training: each training and validation example
+            gets k-space noise at an SNR drawn uniformly in [snr_min_db, snr_max_db] dB (the
+            definition of :mod:`recon_core.noise`), seeded per example; ``None`` (both) trains
+            on noiseless data.
+        clean_fraction: with a noise range, the fraction of examples left noiseless (in [0, 1]).
     """
 
     model: str = "rescnn"
@@ -107,6 +122,9 @@ class TrainConfig:
     val_every: int = 0
     max_shapes: int = 20
     normalise: bool = True
+    snr_min_db: Optional[float] = None
+    snr_max_db: Optional[float] = None
+    clean_fraction: float = 0.0
 
     def __post_init__(self):
         if self.model not in ARCHITECTURES:
@@ -143,6 +161,21 @@ class TrainConfig:
                 raise ValueError(
                     f"crop_size must be 0 or in [8, image_size={self.image_size}], got {self.crop_size}"
                 )
+        if (self.snr_min_db is None) != (self.snr_max_db is None):
+            raise ValueError("give both snr_min_db and snr_max_db (a noise range), or neither")
+        if self.snr_min_db is not None:
+            lo, hi = (check_snr_range(v, n) for v, n in ((self.snr_min_db, "snr_min_db"),
+                                                          (self.snr_max_db, "snr_max_db")))
+            if lo > hi:
+                raise ValueError(f"snr_min_db ({lo:g}) must not exceed snr_max_db ({hi:g})")
+            object.__setattr__(self, "snr_min_db", lo)
+            object.__setattr__(self, "snr_max_db", hi)
+        cf = check_positive(self.clean_fraction, "clean_fraction", allow_zero=True)
+        if cf > 1:
+            raise ValueError(f"clean_fraction must be in [0, 1], got {self.clean_fraction!r}")
+        if cf and self.snr_min_db is None:
+            raise ValueError("clean_fraction needs a noise range (snr_min_db, snr_max_db)")
+        object.__setattr__(self, "clean_fraction", float(cf))
         # Normalise numeric types (NumPy ints, 4 vs 4.0) so that equal configs give one hash.
         for f in fields(self):
             value = getattr(self, f.name)
@@ -152,6 +185,11 @@ class TrainConfig:
         object.__setattr__(self, "learning_rate", float(self.learning_rate))
         if self.center_fraction is not None:
             object.__setattr__(self, "center_fraction", float(self.center_fraction))
+
+    @property
+    def noisy(self) -> bool:
+        """True if examples get k-space noise (a noise range is set)."""
+        return self.snr_min_db is not None
 
     @property
     def validate_every(self) -> int:

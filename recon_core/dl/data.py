@@ -28,12 +28,15 @@ from recon_core.ops.fft import fft2c, fft2c_tf, ifft2c_tf
 from recon_core.masks import make_mask
 from recon_core.dl.models import to_channels
 from recon_core.dl.config import TrainConfig
+from recon_core.noise import add_noise, noise_std
 
 __all__ = [
     "VALIDATION_SEED",
     "HELD_OUT_SEED",
     "train_seed",
     "example_mask",
+    "example_noise",
+    "NOISE_SEED_OFFSET",
     "simulate",
     "train_dataset",
     "validation_set",
@@ -67,20 +70,26 @@ def example_mask(config: TrainConfig, image_seed: int, size: int | None = None) 
                      center_fraction=config.center_fraction, seed=seed)
 
 
-def simulate(image: tf.Tensor, mask: tf.Tensor, normalise: bool = True):
+def simulate(image: tf.Tensor, mask: tf.Tensor, normalise: bool = True,
+             noise: tf.Tensor | None = None):
     """Normalised undersampled acquisition of real images.
 
     Args:
         image: float32, shape (..., H, W), the ground truth.
         mask: float32 0/1, shape (H, W) or (..., H, W).
         normalise: divide by the maximum zero-filled magnitude (False: keep the data's scale).
+        noise: complex64 k-space noise (..., H, W) added to the full k-space before the mask
+            (see :func:`example_noise`), or None.
 
     Returns:
         ``(zf, y, target)``: zero-filled image complex64 (..., H, W), masked k-space complex64
         (..., H, W) and target float32 (..., H, W), all divided by the maximum zero-filled
         magnitude of each image when ``normalise``.
     """
-    y = fft2c_tf(tf.cast(image, tf.complex64)) * tf.cast(mask, tf.complex64)
+    k = fft2c_tf(tf.cast(image, tf.complex64))
+    if noise is not None:
+        k = k + noise
+    y = k * tf.cast(mask, tf.complex64)
     zf = ifft2c_tf(y)
     if not normalise:
         return zf, y, tf.cast(image, tf.float32)
@@ -88,9 +97,36 @@ def simulate(image: tf.Tensor, mask: tf.Tensor, normalise: bool = True):
     return zf / tf.cast(scale, tf.complex64), y / tf.cast(scale, tf.complex64), image / scale
 
 
+#: Added to the config seed for the noise streams, so that noise never repeats the crops' draws.
+NOISE_SEED_OFFSET = 7_000_003
+
+
+def example_noise(config: TrainConfig, image: tf.Tensor, image_seed: tf.Tensor) -> tf.Tensor | None:
+    """Seeded k-space noise of one training example (complex64, like ``image``), or None.
+
+    The SNR is drawn uniformly in ``[config.snr_min_db, config.snr_max_db]`` and the example is
+    left clean with probability ``config.clean_fraction``; both draws and the noise itself are
+    stateless functions of ``(image_seed, config.seed)``, so a resumed training sees the same.
+    The noise level follows :func:`recon_core.noise.noise_std` on the image's own k-space power.
+    """
+    if not config.noisy:
+        return None
+    seed = tf.stack([tf.cast(image_seed, tf.int64),
+                     tf.constant(config.seed + NOISE_SEED_OFFSET, tf.int64)])
+    u = tf.random.stateless_uniform([2], seed=seed)
+    snr = config.snr_min_db + (config.snr_max_db - config.snr_min_db) * u[0]
+    power = tf.reduce_mean(tf.square(tf.cast(image, tf.float32)))  # = mean |k|^2 (orthonormal)
+    part = noise_std(power, snr) / np.sqrt(2.0)
+    shape = tf.concat([[2], tf.shape(image)], axis=0)
+    n = tf.random.stateless_normal(shape, seed=seed + tf.constant([0, 1], tf.int64)) * part
+    keep = tf.cast(u[1] >= config.clean_fraction, tf.float32)
+    return tf.complex(n[0] * keep, n[1] * keep)
+
+
 def _to_example(config: TrainConfig):
     def fn(image, mask, image_seed):
-        zf, y, target = simulate(image, mask, config.normalise)
+        noise = example_noise(config, image, image_seed)
+        zf, y, target = simulate(image, mask, config.normalise, noise)
         if config.model == "unrolled":
             inputs = (to_channels(zf), to_channels(y), mask[..., None])
             return inputs, tf.stack([target, tf.zeros_like(target)], axis=-1)
@@ -143,6 +179,9 @@ def validation_set(config: TrainConfig, size: int | None = None):
     config's masks (fixed, or one seeded mask per image); ``N = size or config.image_size``
     (whole images, never cropped).
 
+    With a noise range (``config.noisy``) each k-space gets noise drawn as in training (an SNR
+    uniform in the range, clean with probability ``clean_fraction``), seeded per image.
+
     Returns:
         images float32 (n_val, N, N); kspace complex64 (n_val, N, N), zero where not sampled;
         masks bool (n_val, N, N).
@@ -151,5 +190,13 @@ def validation_set(config: TrainConfig, size: int | None = None):
     seeds = [VALIDATION_SEED + i for i in range(config.n_val)]
     images = np.stack([random_ellipses(n, seed=s, max_shapes=config.max_shapes) for s in seeds])
     masks = np.stack([example_mask(config, s, n) for s in seeds])
-    kspace = (fft2c(images) * masks).astype(np.complex64)
+    full = fft2c(images)
+    if config.noisy:  # the training distribution of noise, seeded per validation image
+        for i, s in enumerate(seeds):
+            rng = np.random.default_rng([s, config.seed, NOISE_SEED_OFFSET])
+            clean = rng.uniform() < config.clean_fraction
+            snr = rng.uniform(config.snr_min_db, config.snr_max_db)
+            if not clean:
+                full[i] = add_noise(full[i], snr, rng)
+    kspace = (full * masks).astype(np.complex64)
     return images, kspace, masks

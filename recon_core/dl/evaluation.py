@@ -34,6 +34,7 @@ from recon_core.phantoms import random_ellipses
 from recon_core.ops.fft import fft2c, ifft2c
 from recon_core.masks import make_mask
 from recon_core.metrics import nmse, psnr, ssim
+from recon_core.noise import add_noise, check_snr_db
 from recon_core.dl.models import reconstruct
 from recon_core.dl.cache import TrainedModel
 from recon_core.dl.data import HELD_OUT_SEED
@@ -158,6 +159,8 @@ def evaluate(
     tv: bool = True,
     tv_lam: float = DEFAULT_LAM,
     tv_max_iter: Optional[int] = None,
+    snr_db: Optional[float] = None,
+    noise_seed: int = 0,
     keep_images: bool = False,
 ) -> EvaluationResult:
     """PSNR/SSIM/NMSE per image for networks, zero-filled and TV on identical inputs.
@@ -174,6 +177,9 @@ def evaluate(
         n, size, seed: size and seeds of the held-out set when ``images`` is None.
         zero_filled, tv: include these baselines.
         tv_lam, tv_max_iter: TV weight and ADMM iterations (defaults of :mod:`recon_core.recon.driver`).
+        snr_db: k-space noise (:mod:`recon_core.noise`) added to each image's full k-space
+            before its mask, seeded ``noise_seed + i`` for image ``i``; None: noiseless.
+        noise_seed: first noise seed.
         keep_images: also return the reconstructions.
 
     Returns:
@@ -207,7 +213,10 @@ def evaluate(
     if not (zero_filled or tv or nets):
         raise ValueError("nothing to evaluate: no models and both baselines disabled")
 
-    kspace = (fft2c(x) * m).astype(np.complex64)
+    full = fft2c(x)
+    if check_snr_db(snr_db) is not None:
+        full = np.stack([add_noise(f, snr_db, seed=int(noise_seed) + i) for i, f in enumerate(full)])
+    kspace = (full * m).astype(np.complex64)
     recons: dict[str, np.ndarray] = {}
     seconds: dict[str, float] = {}
     if zero_filled:
@@ -238,7 +247,8 @@ def evaluate(
 
 
 def evaluate_tutorial_protocol(models=None, *, mask_seeds: Sequence[int] = TUTORIAL_MASK_SEEDS,
-                               accel: float = 4.0, tv: bool = True,
+                               accel: float = 4.0, tv: bool = True, tv_lam: float = DEFAULT_LAM,
+                               snr_db: Optional[float] = None,
                                keep_images: bool = False) -> EvaluationResult:
     """Score networks as the tutorial did: Shepp–Logan 400² (native), 4× random masks.
 
@@ -250,7 +260,8 @@ def evaluate_tutorial_protocol(models=None, *, mask_seeds: Sequence[int] = TUTOR
         models: as for :func:`evaluate`.
         mask_seeds: seeds of the fastMRI random masks (default 0–7).
         accel: acceleration (the tutorial's 4).
-        tv: include TV.
+        tv, tv_lam: include TV, with this weight.
+        snr_db: k-space noise as for :func:`evaluate` (noise seed i for mask i).
         keep_images: also return the reconstructions.
     """
     from recon_core.phantoms import shepp_logan
@@ -260,8 +271,8 @@ def evaluate_tutorial_protocol(models=None, *, mask_seeds: Sequence[int] = TUTOR
         raise ValueError("mask_seeds is empty")
     x = shepp_logan(TUTORIAL_SIZE)
     masks = np.stack([make_mask(x.shape, accel, kind="random", seed=s) for s in seeds])
-    return evaluate(models, np.broadcast_to(x, masks.shape), masks=masks, tv=tv,
-                    keep_images=keep_images)
+    return evaluate(models, np.broadcast_to(x, masks.shape), masks=masks, tv=tv, tv_lam=tv_lam,
+                    snr_db=snr_db, keep_images=keep_images)
 
 
 def _main(argv: Optional[Sequence[str]] = None) -> None:  # pragma: no cover - CLI

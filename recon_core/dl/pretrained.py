@@ -30,11 +30,15 @@ from recon_core.dl.config import DEFAULT_CONFIGS, TrainConfig
 from recon_core.dl.training import inference_copy, save_model
 
 __all__ = ["PRETRAINED_NAMES", "WEIGHTS_DIR", "pretrained_paths", "load_pretrained",
-           "save_pretrained", "score_summary", "TUTORIAL_KEY"]
+           "save_pretrained", "score_summary", "TUTORIAL_KEY",
+           "NOISE_STUDY_FILE", "load_noise_study"]
 
 #: Key of the tutorial-protocol scores in a sidecar's ``evaluation``
 #: (:func:`recon_core.dl.evaluation.evaluate_tutorial_protocol`).
 TUTORIAL_KEY = "tutorial_shepp_logan_400_4x_seeds0-7"
+
+#: File of the shipped networks' comparison across noise (:mod:`recon_core.dl.noise_study`).
+NOISE_STUDY_FILE = "noise_study.json"
 
 #: Names of the shipped networks.
 PRETRAINED_NAMES: tuple[str, ...] = tuple(DEFAULT_CONFIGS)
@@ -155,3 +159,19 @@ def score_summary(name: str, meta: dict[str, Any]) -> Optional[str]:
     except (KeyError, TypeError, ValueError, IndexError):
         return None  # an older or hand-edited sidecar: say nothing rather than something wrong
     return "Measured: " + "; ".join(parts) + "." if parts else None
+
+
+def load_noise_study(directory: Union[str, os.PathLike, None] = None) -> Optional[dict[str, Any]]:
+    """The stored comparison across noise levels (written by ``scripts/train_defaults.py``), or
+    None when the file is missing or unreadable.
+
+    Keys as returned by :func:`recon_core.dl.noise_study.noise_study`.
+    """
+    path = (Path(directory) if directory is not None else WEIGHTS_DIR) / NOISE_STUDY_FILE
+    try:
+        study = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(study, dict) or not {"snr_db", "lam", "held_out"} <= set(study):
+        return None
+    return study
