@@ -75,6 +75,7 @@ st.caption("Metrics on the whole image (magnitudes, data range = ground-truth ma
 st.subheader("Export")
 report = {
     "data": data.description,
+    "noise": {"kspace_snr_db": cfg["snr"], "seed": cfg["nseed"]} if cfg["snr"] is not None else None,
     "mask": {"kind": cfg["mkind"], "accel": cfg["accel"], "center_fraction": cfg["cf"] or None,
              "seed": cfg["mseed"], "achieved_acceleration": rc.achieved_acceleration(mask)},
     "tv": {"method": cfg["method"], "lam": cfg["lam"], "iterations": cfg["iters"]},

@@ -30,6 +30,7 @@ with st.sidebar:
         from ui import upload
 
         upload.uploader()
+    state.noise_controls()  # shared: every page reconstructs from this noisy k-space
 
 data = state.current_data()
 
@@ -42,10 +43,11 @@ with st.sidebar:
                          help="Remove frequencies within this radius (0 = off). Keeps only edges.")
     pf = st.slider("Partial Fourier fraction", 0.5, 1.0, 1.0, 0.01, key="ex_pf",
                    help="Fraction of phase-encode columns acquired (from the left); 1 = full.")
-    noise_on = st.toggle("Add complex noise", key="ex_noise_on",
-                         help="White Gaussian noise in k-space at the SNR below.")
-    snr = st.slider("SNR (dB)", -10.0, 60.0, 20.0, 0.5, key="ex_snr", disabled=not noise_on,
-                    help="Mean k-space power over noise power, in dB.")
+    noise_on = st.toggle("Add extra noise (this page only)", key="ex_noise_on",
+                         help="White Gaussian noise in k-space at the SNR below, on top of the "
+                              "data (and of the noise set under Data), for this page only.")
+    snr = st.slider("Extra-noise SNR (dB)", -10.0, 60.0, 20.0, 0.5, key="ex_snr", disabled=not noise_on,
+                    help="Mean power of the k-space shown over the extra noise's variance, in dB.")
     spike_on = st.toggle("Add a spike", key="ex_spike_on",
                          help="A single corrupted k-space sample gives a striped 'herringbone' artefact.")
     h, w = data.shape
@@ -67,6 +69,7 @@ edit = dict(
     highpass=None if highpass <= 0 else highpass,
     partial_fourier=pf,
     snr_db=snr if noise_on else None,
+    seed=0 if cfg["snr"] is None else int(cfg["nseed"]) + 1,  # independent of the data's noise
     spike=(int(sky), int(skx), float(samp)) if spike_on else None,
     dc_scale=dc,
 )
@@ -104,5 +107,6 @@ c[0].metric("PSNR vs original", f"{m['psnr']:.1f} dB")
 c[1].metric("SSIM vs original", f"{m['ssim']:.3f}")
 c[2].metric("k-space samples kept", f"{np.count_nonzero(k) / k.size:.1%}")
 st.caption(f"Data: {data.description}. The manipulations here are for exploring; the other pages "
-           "use the unmodified data.")
+           "use the data without them" + (" (with the noise set under Data)." if cfg["snr"] is not None
+                                          else "."))
 state.sync_url()

@@ -33,6 +33,12 @@ def kspace(image: np.ndarray) -> np.ndarray:
     return rc.fft2c(image)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def noisy_kspace(kspace: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
+    """Fully sampled k-space (any coils) plus noise at ``snr_db``: recon_core.noise's definition."""
+    return rc.add_noise(kspace, snr_db, seed)
+
+
 @st.cache_data(show_spinner=False, max_entries=4)
 def home_example(size: int) -> dict[str, np.ndarray]:
     """The home page's figure data, computed without TensorFlow.

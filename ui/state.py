@@ -52,6 +52,24 @@ def _float_in(lo: float, hi: float):
     return parse
 
 
+SNR_RANGE = (0, 60)  # dB, whole numbers: the noise widget's slider and the URL's `snr`
+NOISELESS = ("off", "none", "inf", "+inf", "∞")  # URL spellings of "no noise" (the default)
+
+
+def _snr(v) -> int | None:
+    """``snr``: a whole number of dB in SNR_RANGE, or one of NOISELESS for noiseless data."""
+    if v is None or str(v).strip().lower() in NOISELESS:
+        return None
+    lo, hi = SNR_RANGE
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        f = float("nan")
+    if not (np.isfinite(f) and f == int(f) and lo <= f <= hi):
+        raise ValueError(f"must be a whole number of dB between {lo} and {hi}, or 'off'")
+    return int(f)
+
+
 def _method(v: str) -> str:
     return _choice(rc.METHODS)(v)  # rc.METHODS imports the TV solvers: only when asked
 
@@ -61,6 +79,8 @@ SETTINGS: dict[str, tuple[Callable[[], Any], Callable[[Any], Any]]] = {
     "src": (lambda: "phantom", _choice(tuple(SOURCES))),
     "size": (lambda: 256, lambda v: _choice(SIZES)(int(v))),
     "eseed": (lambda: 0, _int_in(0, 10_000)),
+    "snr": (lambda: None, _snr),  # k-space SNR in dB of the noise added to the data; None: none
+    "nseed": (lambda: 0, _int_in(0, 10_000)),  # seed of that noise
     "mkind": (lambda: "random", _choice(rc.MASK_KINDS)),
     "accel": (lambda: 4.0, _float_in(1.0, 16.0)),
     "cf": (lambda: 0.0, _float_in(0.0, 0.5)),
@@ -147,6 +167,38 @@ def bind(widget: Callable[..., Any], name: str, label: str, **kwargs: Any) -> An
     return value
 
 
+NOISE_HELP = ("k-space SNR = mean power of the fully sampled k-space (all coils) over the variance "
+              "of the complex white Gaussian noise added to each sample, in dB (recon_core.noise). "
+              "It is added before the mask, so every page sees the same noisy measurement; the "
+              "reference for PSNR stays noiseless. Uploaded scans are already noisy: this adds "
+              "noise on top of theirs.")
+
+
+def noise_controls() -> None:
+    """Widgets of the shared k-space noise setting: a toggle, the SNR (``snr``) and the seed.
+
+    ``snr`` is None while the toggle is off; the slider keeps the last level chosen.
+    """
+    c = cfg()
+    if c["snr"] is not None:
+        st.session_state["snr_last"] = c["snr"]
+    for key, value in (("w_snr_on", c["snr"] is not None),
+                       ("w_snr", st.session_state.get("snr_last", 30))):
+        if key not in st.session_state:
+            st.session_state[key] = value
+
+    def _copy() -> None:
+        cfg()["snr"] = int(st.session_state["w_snr"]) if st.session_state["w_snr_on"] else None
+
+    on = st.toggle("Add noise", key="w_snr_on", on_change=_copy, help=NOISE_HELP)
+    level = st.slider("k-space SNR (dB)", *SNR_RANGE, step=1, key="w_snr", on_change=_copy,
+                      disabled=not on, help="Higher is cleaner. " + NOISE_HELP)
+    bind(st.number_input, "nseed", "Noise seed", min_value=0, max_value=10_000, step=1,
+         disabled=not on, help="The same seed always draws the same noise.")
+    st.session_state["snr_last"] = int(level)
+    c["snr"] = int(level) if on else None
+
+
 @dataclass(frozen=True)
 class WorkingData:
     """The data every page works on.
@@ -154,8 +206,9 @@ class WorkingData:
     Attributes:
         truth: float32 (H, W), max 1: the fully sampled magnitude image (the reference; the
             root-sum-of-squares for multi-coil data).
-        kspace: complex64, fully sampled: (H, W) single-coil or (C, H, W) multi-coil.
-        description: where the data came from, in words.
+        kspace: complex64, fully sampled: (H, W) single-coil or (C, H, W) multi-coil; with
+            the noise of the ``snr`` setting when it is on (the truth stays noiseless).
+        description: where the data came from, in words (and the SNR when noise is on).
     """
 
     truth: np.ndarray
@@ -175,8 +228,7 @@ def _uploaded() -> dict | None:
     return st.session_state.get("upload") if cfg()["src"] == "upload" else None
 
 
-def data_description() -> str:
-    """Where the current data come from, in words (computes nothing)."""
+def _source_description() -> str:
     c, up = cfg(), _uploaded()
     if up is not None:
         return up["description"]
@@ -185,16 +237,37 @@ def data_description() -> str:
     return f"Shepp–Logan phantom, {c['size']}×{c['size']}"
 
 
+def noise_summary() -> str:
+    """The shared noise setting in words ("" when noiseless)."""
+    c = cfg()
+    return "" if c["snr"] is None else f"k-space SNR {c['snr']} dB (seed {c['nseed']})"
+
+
+def data_description() -> str:
+    """Where the current data come from, and their noise, in words (computes nothing)."""
+    return ", ".join(filter(None, (_source_description(), noise_summary())))
+
+
 def current_data() -> WorkingData:
-    """The image and k-space chosen on the k-space explorer (built-in or uploaded)."""
+    """The image and k-space chosen on the k-space explorer (built-in or uploaded).
+
+    With the ``snr`` setting on, the fully sampled k-space (all coils) carries noise at that
+    SNR, seeded by ``nseed``, before any mask; ``truth`` is the noiseless image.
+    """
     c, up = cfg(), _uploaded()
     if up is not None:
-        return WorkingData(up["truth"], up["kspace"], up["description"])
-    if c["src"] == "ellipses":
-        img = cached.ellipses(c["size"], c["eseed"])
+        truth, kspace = up["truth"], up["kspace"]
     else:
-        img = cached.phantom(c["size"])
-    return WorkingData(img, cached.kspace(img), data_description())
+        truth = (cached.ellipses(c["size"], c["eseed"]) if c["src"] == "ellipses"
+                 else cached.phantom(c["size"]))
+        kspace = cached.kspace(truth)
+    if c["snr"] is not None:
+        try:
+            kspace = cached.noisy_kspace(kspace, float(c["snr"]), int(c["nseed"]))
+        except ValueError as exc:
+            st.error(f"Noise not added: {exc}")
+            return WorkingData(truth, kspace, _source_description())
+    return WorkingData(truth, kspace, data_description())
 
 
 def current_mask(shape: tuple[int, int]) -> np.ndarray:
