@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from browserhelpers import assert_no_error_box, shot, wait_idle
+from browserhelpers import SHOTS, assert_no_error_box, shot, wait_idle
 from PIL import Image
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -103,3 +103,22 @@ def test_train_a_tiny_model(app_url, page):
     assert_no_error_box(page)
     page.get_by_text("Validation PSNR (dB)").first.wait_for()
     shot(page, "deep-learning-trained")
+
+
+def test_deep_learning_page_plots_psnr_against_noise(app_url, page):
+    page.goto(f"{app_url}/deep_learning")
+    page.get_by_role("heading", name="Across noise levels (the shipped networks)").wait_for()
+    wait_idle(page)
+    assert_no_error_box(page)
+    chart = page.locator('[data-testid="stPlotlyChart"]').last
+    chart.scroll_into_view_if_needed()
+    chart.get_by_text("PSNR against k-space SNR").first.wait_for()
+    path = SHOTS / "dl-noise.png"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    chart.screenshot(path=str(path))
+    _not_blank(path)
+    # switching the image set redraws the curves
+    page.get_by_text("Shepp–Logan 256²", exact=True).click()
+    wait_idle(page)
+    page.locator('[data-testid="stPlotlyChart"]').last.get_by_text("Shepp–Logan 256²").first.wait_for()
+    assert_no_error_box(page)
