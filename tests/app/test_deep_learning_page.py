@@ -97,3 +97,16 @@ def test_a_stopped_training_is_offered_for_resume(model_cache):
     at.button(key="dl_train").click().run()
     assert not errors(at)
     assert any(m.label == "PSNR" for m in at.metric)
+
+
+def test_noise_comparison_is_plotted_for_every_image_set():
+    at = open_page("deep_learning")
+    assert not errors(at)
+    assert any(h.value == "Across noise levels (the shipped networks)" for h in at.subheader)
+    radio = at.radio(key="dl_noise_view")
+    for option in radio.options:
+        radio.set_value(option).run()
+        assert not errors(at)
+        table = at.dataframe[-1].value
+        assert list(table.columns) == ["∞", "40 dB", "30 dB", "20 dB"]
+        assert {"zero_filled", "tv", "rescnn", "unrolled", "TV λ (tuned)"} <= set(table.index)

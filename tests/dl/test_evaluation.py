@@ -182,6 +182,30 @@ def test_shipped_unrolled_beats_40db_at_the_tutorial_protocol(tutorial_scores):
     assert tutorial_scores["unrolled"]["psnr"][0] >= 40.0
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("snr", [None, 40.0, 30.0, 20.0])
+def test_shipped_networks_beat_zero_filled_at_every_snr(snr):
+    nets = {name: load_pretrained(name) for name in PRETRAINED_NAMES}
+    stats = evaluate(nets, n=64, tv=False, snr_db=snr, noise_seed=30_000).summary()
+    for name in PRETRAINED_NAMES:
+        assert stats[name]["psnr"][0] > stats["zero_filled"]["psnr"][0] + 5
+
+
+def test_stored_noise_study_covers_every_snr_and_method():
+    from recon_core.dl.noise_study import SNRS, TEST_NOISE_SEED
+    from recon_core.dl.pretrained import load_noise_study
+
+    study = load_noise_study()
+    assert study is not None and study["snr_db"] == list(SNRS) and TEST_NOISE_SEED == 30_000
+    for key in ("held_out", "phantom_256", "tutorial_400"):
+        assert set(study[key]) == {"zero_filled", "tv", *PRETRAINED_NAMES}
+        for name in PRETRAINED_NAMES:  # the networks beat zero-filled at every SNR
+            for net, zf in zip(study[key][name]["psnr"], study[key]["zero_filled"]["psnr"]):
+                assert net[0] > zf[0] + 5
+    # TV's weight grows with the noise (tuned on the tuning set, not on these images)
+    assert study["lam"] == sorted(study["lam"])
+
+
 def test_tutorial_protocol_is_the_native_phantom_under_eight_masks():
     from skimage.data import shepp_logan_phantom
 
