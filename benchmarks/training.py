@@ -50,7 +50,8 @@ def worker(name: str, warmup: int, steps: int, repeats: int, pipeline_batches: i
 
     from recon_core.dl.models import count_params
     from recon_core.dl.config import DEFAULT_CONFIGS
-    from recon_core.dl.training import build_model, default_strategy, make_optimizer, train
+    from recon_core.dl.distribute import default_strategy
+    from recon_core.dl.training import build_model, make_optimizer, train
     from recon_core.dl.data import train_dataset
 
     base = DEFAULT_CONFIGS[name]

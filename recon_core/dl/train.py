@@ -15,7 +15,7 @@ config's ``steps`` (a different config, with its own cache key).
 
 On a cluster, set ``TF_CONFIG`` on every machine (the same ``"cluster"``, each machine its own
 ``"task"``) and run the same command on each: the training then runs under
-``tf.distribute.MultiWorkerMirroredStrategy`` (see :mod:`recon_core.dl.training`), and only
+``tf.distribute.MultiWorkerMirroredStrategy`` (see :mod:`recon_core.dl.distribute`), and only
 the chief (worker 0, or the ``"chief"`` task) prints progress and writes the cache entry.
 
 Exit status: 0 trained or already cached; 2 a usage error (missing or invalid file, bad
@@ -97,10 +97,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if args.steps < 1:
                 raise UsageError(f"--steps must be >= 1, got {args.steps}")
             config = config.replace(steps=args.steps)
-        from recon_core.dl import training
+        from recon_core.dl import distribute, training
 
         try:
-            task = training.cluster_task()
+            task = distribute.cluster_task()
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     except UsageError as exc:
@@ -108,13 +108,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
 
     # The first TensorFlow operation of the process: MultiWorkerMirroredStrategy needs that.
-    strategy = training.default_strategy()
+    strategy = distribute.default_strategy()
     import numpy as np
 
     from recon_core.dl.cache import ModelCache
 
     cache = ModelCache(args.cache_dir)
-    chief = training.is_chief(strategy)
+    chief = distribute.is_chief(strategy)
     who = f"worker {task.task_type}:{task.task_index} of {task.n_workers}" if task else "training"
     t0 = time.perf_counter()
     try:
@@ -125,7 +125,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
             def train_fn(cfg, callbacks, **kwargs):
                 trained.append(True)
-                training.broadcast_from_chief([0.0], strategy)  # tell the workers: train
+                distribute.broadcast_from_chief([0.0], strategy)  # tell the workers: train
                 info = training.load_checkpoint_info(kwargs["checkpoint_dir"], cfg)
                 if info and info["step"] < cfg.steps:
                     print(f"resuming from the checkpoint of step {info['step']}", flush=True)
@@ -133,13 +133,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
             result = cache.get_or_train(config, [_printer(t0)], train_fn=train_fn)
             if not trained:
-                training.broadcast_from_chief([1.0], strategy)  # tell the workers: cached
+                distribute.broadcast_from_chief([1.0], strategy)  # tell the workers: cached
                 print("already in the cache: nothing to train", flush=True)
             model = result.model
         else:
             print(f"{who}: config {config.config_hash()}; the chief reports and writes the "
                   "cache entry", file=sys.stderr, flush=True)
-            cached = training.broadcast_from_chief([0.0], strategy)[0] > 0.5
+            cached = distribute.broadcast_from_chief([0.0], strategy)[0] > 0.5
             if cached:
                 print("the chief found the config in its cache: nothing to train",
                       file=sys.stderr, flush=True)
@@ -152,7 +152,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("interrupted: run the same command again to resume from the last checkpoint",
               file=sys.stderr)
         return 130
-    except (training.ClusterMismatchError, FloatingPointError) as exc:
+    except (distribute.ClusterMismatchError, FloatingPointError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if args.dump_weights and model is not None:

@@ -1,11 +1,12 @@
 """Training loop: ``train(config, callbacks)`` with live progress, stop requests and resume.
 
 Training runs ``model.fit`` on the seeded :func:`recon_core.dl.data.train_dataset`
-inside a ``tf.distribute`` strategy (one device by default, every GPU when several are
-present, every worker of a cluster when ``TF_CONFIG`` names several: see *Multi-worker*
-below). After every step, plain-Python callbacks receive a :class:`TrainProgress` record
-(step, loss, and validation PSNR/SSIM every ``config.validate_every`` steps); a callback that
-returns ``True`` stops the training. Keras callbacks can be passed too.
+inside a ``tf.distribute`` strategy, by default :func:`recon_core.dl.distribute.default_strategy`
+(one device, every GPU when several are present, every worker of a cluster when ``TF_CONFIG``
+names several). After every step, plain-Python callbacks receive a :class:`TrainProgress`
+record (step, loss, and validation PSNR/SSIM every ``config.validate_every`` steps); a callback
+that returns ``True`` stops the training. Keras callbacks can be passed too. This module also
+builds the network and optimizer a config describes and saves trained models.
 
 Resume: with a ``checkpoint_dir``, the compiled model (weights and optimizer state) and the
 history so far are written there atomically every ``checkpoint_every`` steps and when training
@@ -18,22 +19,11 @@ the very same data stream. The UI pattern mirrors :mod:`recon_core.recon.driver`
 
     result = train(DEFAULT_RESCNN, callbacks=[on_progress], checkpoint_dir="ckpt/")
 
-Multi-worker: when the ``TF_CONFIG`` environment variable describes a cluster of two or more
-workers (``"chief"`` and ``"worker"`` tasks together), :func:`default_strategy` returns a
-``tf.distribute.MultiWorkerMirroredStrategy`` (one per process), and every worker runs the
-same :func:`train` call. That strategy must be created before any other TensorFlow
-operation of the process, so call :func:`default_strategy` first thing in the program (the
-command line, :mod:`recon_core.dl.train`, does). The global batch stays
-``config.batch_size``: the data stream is sharded with ``AutoShardPolicy.DATA``, so every
-worker generates the same seeded stream and trains on its own part of each global batch (the
-examples of a step are those of a one-machine training, split between workers, and stay
-deterministic and resumable). Only the chief (:func:`is_chief`) validates, calls the progress
-callbacks and writes to ``checkpoint_dir``; the other workers save their checkpoints into a
-temporary directory and delete it (saving may take part in collective operations, so every
-worker saves). A stop requested on the chief stops every worker at the same step. To resume,
-every worker reads the checkpoint in ``checkpoint_dir``, which must then be on a file system
-they share; workers that find different checkpoints raise ``RuntimeError`` rather than train
-apart.
+On a cluster (:mod:`recon_core.dl.distribute`) every worker runs the same :func:`train` call;
+only the chief validates, calls the progress callbacks and writes to ``checkpoint_dir``, the
+others checkpoint into a temporary directory they delete (saving may take part in collective
+operations, so every worker saves). A stop requested on the chief stops every worker at the
+same step; resuming needs ``checkpoint_dir`` on a file system every worker shares.
 """
 
 from __future__ import annotations
@@ -61,19 +51,14 @@ from recon_core.metrics import ssim as _ssim
 from recon_core.dl.models import ResCNN, UnrolledNet, reconstruct
 from recon_core.dl.config import TrainConfig
 from recon_core.dl.data import train_dataset, validation_set
+from recon_core.dl.distribute import (any_worker, check_workers_agree, default_strategy, is_chief,
+                                      num_workers, shard_by_data)
 
 __all__ = [
-    "TF_CONFIG_VAR",
-    "ClusterMismatchError",
-    "ClusterTask",
     "TrainProgress",
     "TrainResult",
-    "broadcast_from_chief",
-    "cluster_task",
-    "is_chief",
     "build_model",
     "make_optimizer",
-    "default_strategy",
     "inference_copy",
     "save_model",
     "train",
@@ -186,207 +171,6 @@ def inference_copy(model: keras.Model) -> keras.Model:
     return copy
 
 
-class ClusterMismatchError(RuntimeError):
-    """The workers of a multi-worker training disagree on where to start (their checkpoints
-    differ); raised on every worker at once, before any training step."""
-
-
-#: Environment variable that describes a ``tf.distribute`` cluster (JSON).
-TF_CONFIG_VAR = "TF_CONFIG"
-
-
-@dataclass(frozen=True)
-class ClusterTask:
-    """This process's place in a multi-worker cluster (parsed from ``TF_CONFIG``).
-
-    Attributes:
-        n_workers: number of training workers (``"chief"`` and ``"worker"`` tasks).
-        task_type: ``"chief"`` or ``"worker"``.
-        task_index: index of this task in its list.
-        has_chief: the cluster names a ``"chief"`` task (else worker 0 is the chief).
-    """
-
-    n_workers: int
-    task_type: str
-    task_index: int
-    has_chief: bool = False
-
-    @property
-    def is_chief(self) -> bool:
-        """True for the task that writes checkpoints and results (tf.distribute's rule)."""
-        if self.has_chief:
-            return self.task_type == "chief"
-        return self.task_index == 0
-
-
-def cluster_task(tf_config: Optional[str] = None) -> Optional[ClusterTask]:
-    """The multi-worker cluster ``TF_CONFIG`` describes, or ``None`` for one machine.
-
-    Args:
-        tf_config: the JSON text; default the ``TF_CONFIG`` environment variable.
-
-    Returns:
-        :class:`ClusterTask` when the cluster lists two or more workers (``"chief"`` and
-        ``"worker"`` tasks together); ``None`` when ``TF_CONFIG`` is unset, empty or names
-        fewer (training then runs on this machine as without it).
-
-    Raises:
-        ValueError: ``TF_CONFIG`` is not valid JSON, or this task is not a worker of it.
-
-    :Examples:
-
-    >>> cluster_task('{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 0}}')
-    >>> t = cluster_task('{"cluster": {"worker": ["a:1", "b:2"]}, '
-    ...                  '"task": {"type": "worker", "index": 1}}')
-    >>> t.n_workers, t.is_chief
-    (2, False)
-    """
-    raw = os.environ.get(TF_CONFIG_VAR, "") if tf_config is None else tf_config
-    if not raw.strip():
-        return None
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise ValueError(f"{TF_CONFIG_VAR} is not valid JSON ({exc})") from None
-    cluster = data.get("cluster") if isinstance(data, dict) else None
-    if not isinstance(cluster, dict):
-        raise ValueError(f'{TF_CONFIG_VAR} must be a JSON object with a "cluster" object, got {raw!r}')
-    tasks = {}
-    for kind in ("chief", "worker"):
-        addresses = cluster.get(kind) or []
-        if not isinstance(addresses, list):
-            raise ValueError(f'{TF_CONFIG_VAR}: cluster["{kind}"] must be a list of "host:port"')
-        tasks[kind] = addresses
-    n_workers = len(tasks["chief"]) + len(tasks["worker"])
-    if n_workers < 2:
-        return None
-    task = data.get("task")
-    task_type = task.get("type") if isinstance(task, dict) else None
-    index = task.get("index", 0) if isinstance(task, dict) else None
-    if task_type not in tasks:
-        raise ValueError(
-            f'{TF_CONFIG_VAR}: task type must be "worker" or "chief" for training, got {task_type!r}'
-        )
-    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(tasks[task_type]):
-        raise ValueError(
-            f"{TF_CONFIG_VAR}: task index {index!r} is not in the cluster's "
-            f"{len(tasks[task_type])} {task_type} task(s)"
-        )
-    return ClusterTask(n_workers, task_type, index, has_chief=bool(tasks["chief"]))
-
-
-class _MultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
-    """``MultiWorkerMirroredStrategy`` whose ``reduce`` accepts a nest of per-replica values,
-    as ``MirroredStrategy``'s does. Keras 3's ``fit`` reduces a whole ``(inputs, target)``
-    batch to build the model, which the plain strategy rejects once there are several workers
-    ("Attempt to convert a value (PerReplica...)", keras-team/keras#20585); and it reduces each
-    step's scalar logs with ``axis=0``, which a scalar does not have ("Invalid reduction
-    dimension 0"): a scalar is reduced over the replicas alone."""
-
-    def reduce(self, reduce_op, value, axis):
-        if isinstance(value, (tuple, list, dict)):
-            parent = super()
-            return tf.nest.map_structure(lambda v: parent.reduce(reduce_op, v, axis), value)
-        if axis is not None:
-            local = self.experimental_local_results(value)[0]
-            if getattr(local, "shape", None) is not None and local.shape.rank == 0:
-                axis = None
-        return super().reduce(reduce_op, value, axis)
-
-
-_MULTI_WORKER: Optional[tf.distribute.Strategy] = None
-
-
-def _multi_worker_strategy() -> tf.distribute.Strategy:
-    global _MULTI_WORKER
-    if _MULTI_WORKER is None:
-        try:
-            _MULTI_WORKER = _MultiWorkerMirroredStrategy()
-        except (RuntimeError, ValueError) as exc:
-            raise RuntimeError(
-                f"cannot create MultiWorkerMirroredStrategy ({exc}); with {TF_CONFIG_VAR} set it "
-                "must be created before any other TensorFlow operation of the process: call "
-                "recon_core.dl.training.default_strategy() first thing"
-            ) from exc
-    return _MULTI_WORKER
-
-
-def default_strategy() -> tf.distribute.Strategy:
-    """The strategy :func:`train` uses by default.
-
-    * ``TF_CONFIG`` names two or more workers (:func:`cluster_task`): a
-      ``MultiWorkerMirroredStrategy``, created once per process and returned again by later
-      calls. It must be created before any other TensorFlow operation of the process, so call
-      this first thing in a program meant for a cluster.
-    * else ``MirroredStrategy`` over all GPUs when there are several, else one device (GPU or
-      CPU).
-    """
-    if cluster_task() is not None:
-        return _multi_worker_strategy()
-    gpus = tf.config.list_logical_devices("GPU")
-    if len(gpus) > 1:
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
-
-
-def _num_workers(strategy: tf.distribute.Strategy) -> int:
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None:
-        return 1
-    spec = resolver.cluster_spec().as_dict()
-    return max(1, len(spec.get("chief", [])) + len(spec.get("worker", [])))
-
-
-def is_chief(strategy: Optional[tf.distribute.Strategy] = None) -> bool:
-    """True unless ``strategy`` (default: the current one) is multi-worker and this process is
-    not its chief; the chief alone writes checkpoints, cache entries and reports."""
-    strategy = strategy or tf.distribute.get_strategy()
-    return bool(getattr(strategy.extended, "should_checkpoint", True))
-
-
-_REDUCERS: dict[tuple[int, int], Any] = {}
-
-
-def _sum_over_replicas(strategy: tf.distribute.Strategy, values, chief_only: bool) -> np.ndarray:
-    """Sum of a small float vector over every replica of every worker (a collective)."""
-    key = (id(strategy), len(values))
-    if key not in _REDUCERS:
-        def replica_fn(x, chief_only):
-            ctx = tf.distribute.get_replica_context()
-            x = tf.where(tf.logical_or(tf.logical_not(chief_only),
-                                       tf.equal(ctx.replica_id_in_sync_group, 0)),
-                         x, tf.zeros_like(x))
-            return ctx.all_reduce(tf.distribute.ReduceOp.SUM, x)
-
-        @tf.function
-        def step(x, chief_only):
-            return strategy.run(replica_fn, args=(x, chief_only))
-
-        _REDUCERS[key] = step
-    out = _REDUCERS[key](tf.constant(np.asarray(values, np.float64)), tf.constant(chief_only))
-    return strategy.experimental_local_results(out)[0].numpy()
-
-
-def broadcast_from_chief(values: Sequence[float],
-                         strategy: Optional[tf.distribute.Strategy] = None) -> list[float]:
-    """The chief's ``values`` (small numbers), on every worker of a multi-worker strategy.
-
-    A collective operation: every worker must call it at the same point of the program. With
-    one worker it returns ``values`` as they are.
-    """
-    strategy = strategy or tf.distribute.get_strategy()
-    if _num_workers(strategy) < 2:
-        return [float(v) for v in values]
-    return [float(v) for v in _sum_over_replicas(strategy, list(values), chief_only=True)]
-
-
-def _any_worker(strategy: tf.distribute.Strategy, flag: bool) -> bool:
-    """True on every worker when ``flag`` is True on any (a collective, as above)."""
-    if _num_workers(strategy) < 2:
-        return bool(flag)
-    return bool(_sum_over_replicas(strategy, [float(bool(flag))], chief_only=False)[0] > 0)
-
-
 def validate(model: keras.Model, data, normalise: bool = True) -> tuple[float, float]:
     """Mean PSNR (dB) and SSIM of ``model`` on ``(images, kspace, masks)`` (see
     :func:`recon_core.dl.data.validation_set`), with :mod:`recon_core.metrics`; ``normalise``
@@ -463,7 +247,7 @@ class _Bridge(keras.callbacks.Callback):
                  t_offset, strategy=None):
         super().__init__()
         self.strategy = strategy
-        self.multi = strategy is not None and _num_workers(strategy) > 1
+        self.multi = strategy is not None and num_workers(strategy) > 1
         self.chief = strategy is None or is_chief(strategy)
         self.config = config
         self.history = history
@@ -500,7 +284,7 @@ class _Bridge(keras.callbacks.Callback):
                 if cb(record) is True:
                     self.stopped = True
         if self.multi and step < self.config.steps:
-            self.stopped = _any_worker(self.strategy, self.stopped)  # all stop at the same step
+            self.stopped = any_worker(self.strategy, self.stopped)  # all stop at the same step
         if self.stopped and step < self.config.steps:
             self.model.stop_training = True
         if self.checkpoint_dir is not None and step < self.config.steps and (
@@ -532,8 +316,9 @@ def train(
             ``state.json``). If it already holds one for this config, training resumes from
             it. ``None``: no checkpoints.
         checkpoint_every: checkpoint interval in steps (default ``config.validate_every``).
-        strategy: a ``tf.distribute.Strategy``; default :func:`default_strategy` (multi-worker
-            when ``TF_CONFIG`` names several workers; see the module docstring).
+        strategy: a ``tf.distribute.Strategy``; default
+            :func:`recon_core.dl.distribute.default_strategy` (multi-worker when ``TF_CONFIG``
+            names several workers; see the module docstring).
         remove_checkpoint: delete ``checkpoint_dir`` once training completes. With False, the
             finished model is checkpointed too, and a new call returns it without training
             (the cache does this and deletes the checkpoint once its entry is written).
@@ -545,6 +330,8 @@ def train(
 
     Raises:
         FloatingPointError: the loss became NaN or infinite.
+        recon_core.dl.distribute.ClusterMismatchError: the workers of a cluster found
+            different checkpoints.
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
@@ -558,7 +345,7 @@ def train(
         raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
     ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
     strategy = strategy or default_strategy()
-    multi = _num_workers(strategy) > 1
+    multi = num_workers(strategy) > 1
     chief = is_chief(strategy)
     if multi and config.batch_size < strategy.num_replicas_in_sync:
         raise ValueError(
@@ -568,15 +355,7 @@ def train(
 
     info = load_checkpoint_info(ckpt, config) if ckpt is not None else None
     start = info["step"] if info else 0
-    if multi:
-        chief_start = int(broadcast_from_chief([start], strategy)[0])
-        if _any_worker(strategy, start != chief_start):
-            here = "another worker" if chief else f"this worker from step {start}"
-            raise ClusterMismatchError(
-                f"the workers found different checkpoints in {ckpt} (the chief resumes from step "
-                f"{chief_start}, {here}): put the checkpoint directory on a file system every "
-                "worker shares, or delete it there to start afresh"
-            )
+    check_workers_agree(start, strategy, ckpt)
     # Multi-worker: only the chief writes to ``ckpt``; the others write into (and delete) a
     # temporary directory of their own, the usual Keras pattern.
     write_dir = ckpt
@@ -598,10 +377,7 @@ def train(
                      float(history["train_seconds"]), strategy)
     dataset = train_dataset(config, start_step=start)
     if multi:
-        # Every worker generates the same seeded stream and keeps its share of each global batch.
-        options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-        dataset = dataset.with_options(options)
+        dataset = shard_by_data(dataset)  # each worker trains on its share of a batch
     try:
         _fit(model, dataset, config, start, bridge, keras_cbs, ckpt, write_dir, remove_checkpoint,
              chief)

@@ -1,5 +1,5 @@
-"""Multi-worker training (TF_CONFIG, MultiWorkerMirroredStrategy) and its command line,
-``python -m recon_core.dl.train``."""
+"""Multi-worker training (:mod:`recon_core.dl.distribute`: TF_CONFIG,
+MultiWorkerMirroredStrategy) and its command line, ``python -m recon_core.dl.train``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 
 from recon_core.dl.cache import ModelCache
 from recon_core.dl.config import TrainConfig
-from recon_core.dl.training import cluster_task
+from recon_core.dl.distribute import cluster_task, default_strategy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,23 +67,32 @@ def test_cluster_task_needs_two_workers(monkeypatch):
 
 
 def test_default_strategy_chooses_multi_worker_only_for_a_cluster(monkeypatch):
-    from recon_core.dl import training
+    from recon_core.dl import distribute
 
     sentinel = object()
-    monkeypatch.setattr(training, "_multi_worker_strategy", lambda: sentinel)
+    monkeypatch.setattr(distribute, "_multi_worker_strategy", lambda: sentinel)
     monkeypatch.setenv("TF_CONFIG", _tf_config(["localhost:1", "localhost:2"], 1))
-    assert training.default_strategy() is sentinel
+    assert default_strategy() is sentinel
     monkeypatch.setenv("TF_CONFIG", _tf_config(["localhost:1"], 0))
-    assert training.default_strategy() is not sentinel
+    assert default_strategy() is not sentinel
     monkeypatch.delenv("TF_CONFIG")
-    assert training.default_strategy() is not sentinel
+    assert default_strategy() is not sentinel
+
+
+def test_default_strategy_is_one_device_without_gpus(monkeypatch):
+    import tensorflow as tf
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    if tf.config.list_logical_devices("GPU"):
+        pytest.skip("GPU machine")
+    assert isinstance(default_strategy(), tf.distribute.OneDeviceStrategy)
 
 
 @pytest.mark.slow
 def test_default_strategy_is_one_device_with_a_one_worker_cluster():
     """Decided from TF_CONFIG before TensorFlow starts (in a fresh process: the strategy must be
     the process's first TensorFlow operation)."""
-    code = ("import tensorflow as tf; from recon_core.dl.training import default_strategy; "
+    code = ("import tensorflow as tf; from recon_core.dl.distribute import default_strategy; "
             "s = default_strategy(); print(type(s).__name__, s is default_strategy())")
     one = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, cwd=ROOT,

@@ -22,7 +22,6 @@ from recon_core.dl.config import DEFAULT_RESCNN, DEFAULT_UNROLLED, TrainConfig
 from recon_core.dl.training import (
     TrainProgress,
     build_model,
-    default_strategy,
     make_optimizer,
     load_checkpoint_info,
     train,
@@ -253,12 +252,6 @@ def test_optimizer_schedules():
     assert float(cosine.learning_rate) == pytest.approx(1e-2 * (0.05 + 0.95 * 0.5), rel=1e-5)
     cosine.iterations.assign(10)
     assert float(cosine.learning_rate) == pytest.approx(1e-2 * 0.05, rel=1e-5)
-
-
-def test_default_strategy_is_one_device_without_gpus():
-    if tf.config.list_logical_devices("GPU"):
-        pytest.skip("GPU machine")
-    assert isinstance(default_strategy(), tf.distribute.OneDeviceStrategy)
 
 
 def _loss_on(model, batch):
