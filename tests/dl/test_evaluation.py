@@ -20,7 +20,7 @@ from recon_core.masks import make_mask
 from recon_core.metrics import nmse, psnr, ssim
 from recon_core.dl.models import ResCNN, UnrolledNet, reconstruct
 from recon_core.dl.pretrained import PRETRAINED_NAMES, load_pretrained, pretrained_paths
-from recon_core.dl.config import DEFAULT_CONFIGS
+from recon_core.dl.config import DEFAULT_CONFIGS, TrainConfig
 from recon_core.dl.data import HELD_OUT_SEED, VALIDATION_SEED
 from recon_core.recon import reconstruct_tv
 
@@ -133,7 +133,8 @@ def test_shipped_files_are_small_and_documented(name):
     model_path, json_path = pretrained_paths(name)
     assert model_path.stat().st_size < 2 * 2**20
     meta = json.loads(json_path.read_text())
-    assert meta["config"] == DEFAULT_CONFIGS[name].to_dict()
+    assert meta["config"] == DEFAULT_CONFIGS[name].to_dict()  # every field, written out
+    assert TrainConfig.from_dict(meta["config"]).config_hash() == DEFAULT_CONFIGS[name].config_hash()
     assert meta["command"] == "python scripts/train_defaults.py"
     assert len(meta["history"]["loss"]) == DEFAULT_CONFIGS[name].steps
 
