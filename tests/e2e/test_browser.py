@@ -30,6 +30,8 @@ def test_every_page_renders(app_url, page, path, title):
     page.get_by_role("heading", name=title).first.wait_for()
     if path != "tv":  # the TV page draws its charts after Run
         page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
+    if path in ("explorer", "deep_learning"):  # metrics are drawn after the first charts
+        page.locator('[data-testid="stMetricValue"]').first.wait_for()
     wait_idle(page)
     assert_no_error_box(page)
     _not_blank(shot(page, f"page-{path or 'home'}"))
