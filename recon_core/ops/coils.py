@@ -77,9 +77,6 @@ def sense(mask, sens, centred: bool = True) -> LinearOperator:
     return Sampling(mask) @ FFT2(s.ishape, centred=centred) @ s
 
 
-def _to_complex(x: ArrayLike, name: str) -> np.ndarray:
-    return as_array(x, name, min_ndim=2).astype(np.complex64, copy=False)
-
 
 def _check_sens(sens: np.ndarray, image_shape: Sequence[int]) -> None:
     if sens.ndim < 3:
@@ -101,8 +98,8 @@ def sense_forward(image: ArrayLike, sens: ArrayLike, mask: ArrayLike) -> np.ndar
     Returns:
         kspace: complex64, shape (..., C, H, W).
     """
-    x = _to_complex(image, "image")
-    s = _to_complex(sens, "sens")
+    x = as_array(image, "image", dtype=np.complex64)
+    s = as_array(sens, "sens", dtype=np.complex64)
     _check_sens(s, x.shape)
     m = as_mask(mask, np.broadcast_shapes(s.shape, x.shape[:-2] + (1,) + x.shape[-2:]))
     return sense(m, s).apply(tf.constant(x)).numpy()
@@ -119,8 +116,8 @@ def sense_adjoint(kspace: ArrayLike, sens: ArrayLike, mask: ArrayLike) -> np.nda
     Returns:
         image: complex64, shape (..., H, W).
     """
-    k = _to_complex(kspace, "kspace")
-    s = _to_complex(sens, "sens")
+    k = as_array(kspace, "kspace", dtype=np.complex64)
+    s = as_array(sens, "sens", dtype=np.complex64)
     _check_sens(s, k.shape)
     if s.shape[-3] != k.shape[-3]:
         raise ValueError(f"k-space has {k.shape[-3]} coils but sens has {s.shape[-3]}")

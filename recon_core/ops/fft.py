@@ -102,9 +102,6 @@ class FFT2(LinearOperator):
         return 1.0
 
 
-def _to_complex(x: ArrayLike, name: str) -> np.ndarray:
-    return as_array(x, name, min_ndim=2).astype(np.complex64, copy=False)
-
 
 def fft2c(image: ArrayLike) -> np.ndarray:
     """Centred orthonormal 2D FFT (NumPy in, NumPy out; :class:`FFT2` does the work).
@@ -126,7 +123,7 @@ def fft2c(image: ArrayLike) -> np.ndarray:
     >>> float(abs(k[2, 2]))  # all energy at DC: sqrt(16)
     4.0
     """
-    x = _to_complex(image, "image")
+    x = as_array(image, "image", dtype=np.complex64)
     return FFT2(x.shape[-2:]).apply(tf.constant(x)).numpy()
 
 
@@ -146,5 +143,5 @@ def ifft2c(kspace: ArrayLike) -> np.ndarray:
     >>> bool(np.allclose(ifft2c(fft2c(x)), x, atol=1e-5))
     True
     """
-    k = _to_complex(kspace, "kspace")
+    k = as_array(kspace, "kspace", dtype=np.complex64)
     return FFT2(k.shape[-2:]).apply_adjoint(tf.constant(k)).numpy()

@@ -79,9 +79,6 @@ def single_coil(mask, shape: Sequence | None = None, centred: bool = True) -> Li
     return op @ FFT2(shape if shape is not None else op.ishape[-2:], centred=centred)
 
 
-def _to_complex(x: ArrayLike, name: str) -> np.ndarray:
-    return as_array(x, name, min_ndim=2).astype(np.complex64, copy=False)
-
 
 def forward_op(image: ArrayLike, mask: ArrayLike) -> np.ndarray:
     """Single-coil undersampled forward operator ``y = M F x`` (NumPy wrapper).
@@ -93,7 +90,7 @@ def forward_op(image: ArrayLike, mask: ArrayLike) -> np.ndarray:
     Returns:
         kspace: complex64, shape (..., H, W), zero where ``mask`` is False.
     """
-    x = _to_complex(image, "image")
+    x = as_array(image, "image", dtype=np.complex64)
     m = as_mask(mask, x.shape)
     return single_coil(m, x.shape[-2:]).apply(tf.constant(x)).numpy()
 
@@ -108,6 +105,6 @@ def adjoint_op(kspace: ArrayLike, mask: ArrayLike) -> np.ndarray:
     Returns:
         image: complex64, shape (..., H, W).
     """
-    k = _to_complex(kspace, "kspace")
+    k = as_array(kspace, "kspace", dtype=np.complex64)
     m = as_mask(mask, k.shape)
     return single_coil(m, k.shape[-2:]).apply_adjoint(tf.constant(k)).numpy()

@@ -49,6 +49,13 @@ def _build(a_t: LinearOperator, d_t: LinearOperator, layout: bool | None, cg_ite
             bty = B.apply_adjoint(y)
             d_a = A.normal_fourier_diagonal(x0, layout)
             d_d = D.normal_fourier_diagonal(x0, layout)
+
+            def inverse(rho):
+                den = d_a + rho * d_d
+                return tf.cast(tf.where(den > 0, 1.0 / tf.where(den > 0, den, 1.0), 0.0),
+                               tf.complex64)
+
+            fixed_inv = None if adaptive else inverse(state[3])  # rho only moves if adaptive
         else:
             aty = A.apply_adjoint(y)
 
@@ -56,9 +63,8 @@ def _build(a_t: LinearOperator, d_t: LinearOperator, layout: bool | None, cg_ite
             x, z, u, rho = state
             rhoc = tf.cast(rho, tf.complex64)
             if layout is not None:
-                den = d_a + rho * d_d
-                inv = tf.where(den > 0, 1.0 / tf.where(den > 0, den, 1.0), 0.0)
-                k = (bty + rhoc * F.apply(D.apply_adjoint(z - u))) * tf.cast(inv, tf.complex64)
+                inv = inverse(rho) if adaptive else fixed_inv
+                k = (bty + rhoc * F.apply(D.apply_adjoint(z - u))) * inv
                 x_new = F.apply_adjoint(k)
                 resid = B.apply(k) - y
             else:

@@ -72,7 +72,7 @@ def drive_chunks(solver, problem: TVProblem, max_iter: int, chunk: int,
     while it < max_iter:
         x, recs, done = solver.run(it, min(chunk, max_iter - it, CHUNK_CAP))
         recs = recs.numpy()
-        recs = recs[:6, : int(recs[6, 0])] if recs.shape[1] else recs[:6]
+        recs = recs[:6, : int(recs[6, 0])]  # row 6: iterations run in this chunk
         elapsed = time.perf_counter() - t_start
         snapshot = ImageSnapshot(x, it + recs.shape[1], problem.to_image)
         for j in range(recs.shape[1]):

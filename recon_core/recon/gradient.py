@@ -14,8 +14,8 @@ import tensorflow as tf
 
 from recon_core.ops.base import LinearOperator, abs2
 from recon_core.recon.configs import GradientConfig
-from recon_core.recon.functionals import rel_change
-from recon_core.recon.monitor import quality
+from recon_core.recon.functionals import group_norm
+from recon_core.recon.monitor import record_values
 
 __all__ = ["GradientSolver"]
 
@@ -47,24 +47,18 @@ class _Stepper:
     def image(self) -> tf.Tensor:
         return tf.complex(self.var[0], self.var[1])
 
-    def _terms(self, A, D, y):
-        x = self.image()
-        data = 0.5 * tf.reduce_sum(abs2(A.apply(x) - y))
-        g = D.apply(x)
-        return x, data, abs2(g[..., 0, :, :]) + abs2(g[..., 1, :, :])
-
     def _step(self, params, y, ref, lam, eps2):
         A, D = self.a_t.with_tensors(params[0]), self.d_t.with_tensors(params[1])
         x_old = self.image()
         with tf.GradientTape() as tape:
-            _, data, n2 = self._terms(A, D, y)
-            loss = data + lam * tf.reduce_sum(tf.sqrt(n2 + eps2))
+            x = self.image()
+            data = 0.5 * tf.reduce_sum(abs2(A.apply(x) - y))
+            loss = data + lam * tf.reduce_sum(tf.sqrt(tf.square(group_norm(D.apply(x))) + eps2))
         grads = tape.gradient(loss, [self.var])
         self.opt.apply_gradients(zip(grads, [self.var]))
-        x, data, n2 = self._terms(A, D, y)
-        tv = tf.reduce_sum(tf.sqrt(n2))
-        p, s = quality(x, ref, self.with_ref, self.shifted)
-        return tf.stack([data + lam * tv, data, tv, rel_change(x, x_old), p, s])
+        x = self.image()
+        return tf.stack(record_values(x, x_old, A.apply(x) - y, D.apply(x), lam, ref,
+                                      self.with_ref, self.shifted))
 
 
 _STEPPERS: dict[tuple, _Stepper] = {}

@@ -90,7 +90,7 @@ class PdhgSolver(ChunkedSolver):
         self.build = lambda: _build(A, D, layout, with_ref, shifted)
         self.params = [list(A.tensors()), list(D.tensors())]
         p0 = tf.zeros((1,), tf.complex64) if self.exact else tf.zeros_like(y)
-        self.state = [x0, x0, p0, tf.zeros_like(D.apply(x0))]
+        self.state = [x0, x0, p0, tf.zeros((2, *x0.shape), tf.complex64)]
         zeros = tf.zeros(tf.shape(x0)[-2:], tf.float32)
         self.consts = [y, tf.constant(ref) if with_ref else zeros, tf.constant(lam, tf.float32),
                        tf.constant(tau, tf.float32), tf.constant(sigma, tf.float32),
