@@ -28,11 +28,7 @@ from recon_core.dl.evaluation import (
     evaluation_masks,
     held_out_images,
 )
-from recon_core.noise import add_noise, check_snr_db
-from recon_core.ops.fft import fft2c
 from recon_core.phantoms import random_ellipses, shepp_logan
-from recon_core.recon import reconstruct_tv
-from recon_core.metrics import psnr
 
 __all__ = ["SNRS", "LAMBDA_GRID", "TUNING_SEED", "tune_tv_lambda", "noise_study", "study_table"]
 
@@ -59,15 +55,12 @@ def tune_tv_lambda(snr_db: Optional[float], n: int = 8, size: int = 256,
     """
     images = np.stack([random_ellipses(size, seed=TUNING_SEED + i) for i in range(n)])
     masks = evaluation_masks(n, (size, size), mask_seed=TUNING_MASK_SEED)
-    full = fft2c(images)
-    if check_snr_db(snr_db) is not None:
-        full = np.stack([add_noise(f, snr_db, seed=TUNING_NOISE_SEED + i) for i, f in enumerate(full)])
-    kspace = full * masks
-    scores = {}
-    for lam in lams:
-        scores[float(lam)] = float(np.mean([
-            psnr(x, np.abs(reconstruct_tv(k, m, lam, max_iter=max_iter).image))
-            for x, k, m in zip(images, kspace, masks)]))
+    scores = {
+        float(lam): evaluate(None, images, masks=masks, zero_filled=False, tv_lam=float(lam),
+                             tv_max_iter=max_iter, snr_db=snr_db,
+                             noise_seed=TUNING_NOISE_SEED).summary()["tv"]["psnr"][0]
+        for lam in lams
+    }
     return max(scores, key=scores.get), scores
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recon_core.dl.config import DEFAULT_CONFIGS, TrainConfig
+from recon_core.dl.config import TrainConfig
 from recon_core.dl.data import simulate, train_dataset, validation_set
 from recon_core.dl.evaluation import evaluate
-from recon_core.dl.noise_study import LAMBDA_GRID, noise_study, study_table, tune_tv_lambda
+from recon_core.dl.noise_study import noise_study, study_table, tune_tv_lambda
 from recon_core.ops.fft import fft2c
 from recon_core.phantoms import shepp_logan
 
@@ -23,8 +23,11 @@ def _kspace(batch):
 
 
 def test_noise_range_is_checked_and_hashed_only_when_set():
+    import json
+
     base = TrainConfig()
-    assert base.replace(clean_fraction=0.0).config_hash() == base.config_hash()
+    # at their defaults the noise fields are left out of the hashed JSON (old hashes hold)
+    assert not {"snr_min_db", "snr_max_db", "clean_fraction"} & set(json.loads(base.canonical_json()))
     noisy = base.replace(snr_min_db=20, snr_max_db=40)
     assert noisy.noisy and noisy.config_hash() != base.config_hash()
     with pytest.raises(ValueError, match="both snr_min_db and snr_max_db"):
@@ -63,7 +66,10 @@ def test_validation_set_follows_the_training_noise():
     cfg = TINY.replace(snr_min_db=5, snr_max_db=5)
     images, k, masks = validation_set(cfg)
     clean = fft2c(images) * masks
-    assert not np.allclose(k, clean)
+    # noise of the full-k-space SNR (5 dB), seen at the sampled points
+    noise = (k - clean)[masks]
+    measured = 10 * np.log10(np.mean(images ** 2) / np.mean(np.abs(noise) ** 2))
+    assert measured == pytest.approx(5.0, abs=0.3)
     again = validation_set(cfg)[1]
     np.testing.assert_array_equal(k, again)
     np.testing.assert_array_equal(validation_set(TINY)[1], clean.astype(np.complex64))
@@ -95,7 +101,6 @@ def test_tuned_lambda_grows_with_noise():
     lam_noisy, _ = tune_tv_lambda(10.0, n=2, size=64, lams=(1e-4, 3e-2), max_iter=40)
     assert (lam_clean, lam_noisy) == (1e-4, 3e-2)
     assert set(scores) == {1e-4, 3e-2}
-    assert len(LAMBDA_GRID) >= 8 and min(LAMBDA_GRID) <= 1e-4 and max(LAMBDA_GRID) >= 1e-1
 
 
 @pytest.mark.slow
@@ -111,8 +116,3 @@ def test_noise_study_scores_every_method_at_every_snr():
         # noise costs every method some PSNR
         assert all(v["psnr"][1][0] < v["psnr"][0][0] for v in study[key].values())
     assert "| TV λ (tuned) |" in study_table(study) and len(lines) == 4
-
-
-def test_shipped_configs_round_trip():
-    for cfg in DEFAULT_CONFIGS.values():
-        assert TrainConfig.from_dict(cfg.to_dict()) == cfg
