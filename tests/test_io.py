@@ -49,7 +49,7 @@ from recon_core.io import (
     to_npz_bytes,
     to_png_bytes,
 )
-from recon_core.io import fastmri as fastmri_module
+from recon_core.io import isolated as isolated_module
 
 # --------------------------------------------------------------------------- writers
 
@@ -300,18 +300,21 @@ def test_fastmri_refusals_through_helper_process(rng):
 
 
 def _fake_worker(tmp_path: Path, body: str) -> Path:
-    script = tmp_path / "worker.py"
-    script.write_text("import os, sys, time, signal\n" + body + "\n")
-    return script
+    """A directory whose ``readers`` package runs ``body`` as the helper process."""
+    pkg = tmp_path / body.split("(")[0].replace(".", "_") / "readers"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "__main__.py").write_text("import os, sys, time, signal\n" + body + "\n")
+    return pkg.parent
 
 
 def test_fastmri_worker_crash_and_hang_become_errors(tmp_path, rng, monkeypatch):
     data = h5_bytes(kspace=cplx(rng, (2, 16, 16)))
     monkeypatch.setattr(
-        fastmri_module, "_WORKER", _fake_worker(tmp_path, "os.kill(os.getpid(), signal.SIGSEGV)")
+        isolated_module, "_IO_DIR", _fake_worker(tmp_path, "os.kill(os.getpid(), signal.SIGSEGV)")
     )
     assert_refused(load_file, data, "x.h5", reason="corrupt", match="crashed")
-    monkeypatch.setattr(fastmri_module, "_WORKER", _fake_worker(tmp_path, "time.sleep(60)"))
+    monkeypatch.setattr(isolated_module, "_IO_DIR", _fake_worker(tmp_path, "time.sleep(60)"))
     assert_refused(
         load_file,
         data,
@@ -321,7 +324,7 @@ def test_fastmri_worker_crash_and_hang_become_errors(tmp_path, rng, monkeypatch)
         match="longer than",
     )
     monkeypatch.setattr(
-        fastmri_module, "_WORKER", _fake_worker(tmp_path, "sys.stdout.write('garbage')")
+        isolated_module, "_IO_DIR", _fake_worker(tmp_path, "sys.stdout.write('garbage')")
     )
     assert_refused(load_file, data, "x.h5", reason="corrupt")
 

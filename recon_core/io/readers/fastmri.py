@@ -1,15 +1,4 @@
-"""Read one slice of a fastMRI-layout HDF5 file; also runs alone as the loader's helper process.
-
-The HDF5 C library can crash (segfault, double free) or spin on corrupt files, so
-:func:`recon_core.io.fastmri.load_fastmri_h5` runs this file in a separate Python process
-with a memory cap and a timeout. It therefore imports only the standard library, NumPy and
-h5py, never ``recon_core``.
-
-Protocol (helper process): ``argv[1]`` is a JSON object ``{"path": str | null, "slice_index":
-int | null, "limits": {...}, "mem_bytes": int}``; without a path the file's bytes arrive on
-stdin. Stdout gets one JSON line ``{"meta": {...}, "arrays": [{"name", "dtype", "shape"}]}``
-(or ``{"error": message, "reason": reason}``) followed by the raw little-endian C-order bytes
-of each array in that order. No pickle is involved anywhere.
+"""Read one slice of a fastMRI-layout HDF5 file (in the helper process: see :mod:`..readers`).
 
 fastMRI layout: ``kspace`` is complex64 (slices, H, W) single-coil or (slices, coils, H, W)
 multi-coil, already centred (DC at (H//2, W//2)); ``reconstruction_esc`` / ``reconstruction_rss``
@@ -18,36 +7,27 @@ are float32 (slices, 320, 320); test files hold a ``mask`` of shape (W,) instead
 
 from __future__ import annotations
 
-import io
-import json
 import math
-import sys
 
 import numpy as np
+
+from .wire import ReadError
 
 _ATTRS = ("acquisition", "max", "norm")
 
 
-class H5ReadError(ValueError):
-    """A problem with the file, with one of the reasons of ``recon_core.io.limits.REASONS``."""
-
-    def __init__(self, message: str, reason: str = "corrupt") -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
 def _check_shape(shape, limits: dict, what: str, total: int) -> None:
     if any(s == 0 for s in shape):
-        raise H5ReadError(f"{what} is empty: shape {tuple(shape)} has a zero-length axis", "empty")
+        raise ReadError(f"{what} is empty: shape {tuple(shape)} has a zero-length axis", "empty")
     h, w = shape[-2:]
     if h * w > limits["max_pixels"]:
-        raise H5ReadError(
+        raise ReadError(
             f"{what} slice is too large: {h}x{w} = {h * w} pixels exceeds "
             f"max_pixels={limits['max_pixels']}",
             "too_large",
         )
     if total > limits["max_total_elements"]:
-        raise H5ReadError(
+        raise ReadError(
             f"{what} slice is too large: {total} elements exceeds "
             f"max_total_elements={limits['max_total_elements']}",
             "too_large",
@@ -57,7 +37,7 @@ def _check_shape(shape, limits: dict, what: str, total: int) -> None:
 def _numeric(dset, what: str) -> None:
     kind = dset.dtype.kind
     if dset.dtype.fields is not None or kind not in "biufc":
-        raise H5ReadError(
+        raise ReadError(
             f"{what} has dtype {dset.dtype}; expected complex numbers (or real numbers)",
             "unsupported",
         )
@@ -66,7 +46,7 @@ def _numeric(dset, what: str) -> None:
 def _chunks_ok(dset, limits: dict, what: str) -> None:
     chunks = dset.chunks
     if chunks is not None and math.prod(chunks) > limits["max_total_elements"]:
-        raise H5ReadError(
+        raise ReadError(
             f"{what} is stored in chunks of {chunks} elements, more than "
             f"max_total_elements={limits['max_total_elements']}",
             "too_large",
@@ -77,7 +57,7 @@ def _pick(n: int, index) -> int:
     if index is None:
         return n // 2
     if not 0 <= index < n:
-        raise H5ReadError(
+        raise ReadError(
             f"slice_index {index} is out of range for {n} slice(s) (valid: 0..{n - 1})", "argument"
         )
     return int(index)
@@ -94,12 +74,12 @@ def _attr(value):
     return None
 
 
-def read_fastmri_slice(file, slice_index: int | None, limits: dict) -> tuple[dict, dict]:
+def read(file, params: dict, limits: dict) -> tuple[dict, dict]:
     """Read one slice of ``kspace`` plus its reference and mask.
 
     Args:
         file: path or binary file object of an HDF5 file.
-        slice_index: 0-based slice, or None for the middle one.
+        params: ``{"slice_index": 0-based slice, or None for the middle one}``.
         limits: ``LoadLimits.as_dict()``.
 
     Returns:
@@ -107,23 +87,24 @@ def read_fastmri_slice(file, slice_index: int | None, limits: dict) -> tuple[dic
         ``arrays["reference"]`` float32 (H', W'); optional ``arrays["mask"]`` bool (H, W).
 
     Raises:
-        H5ReadError: missing ``kspace``, wrong rank or dtype, shape mismatch, limits exceeded.
+        ReadError: missing ``kspace``, wrong rank or dtype, shape mismatch, limits exceeded.
         Exception: whatever h5py raises on a corrupt file (the caller wraps it).
     """
     import h5py
 
+    slice_index = params.get("slice_index")
     with h5py.File(file, "r") as f:
         names = sorted(f.keys())
         if "kspace" not in f:
             shown = ", ".join(repr(n) for n in names[:10]) + (" ..." if len(names) > 10 else "")
-            raise H5ReadError(
+            raise ReadError(
                 f"HDF5 file has no 'kspace' dataset (found: {shown or 'nothing'}); "
                 "expected the fastMRI layout",
                 "missing",
             )
         ks = f["kspace"]
         if not isinstance(ks, h5py.Dataset):
-            raise H5ReadError("'kspace' is an HDF5 group, not a dataset", "unsupported")
+            raise ReadError("'kspace' is an HDF5 group, not a dataset", "unsupported")
         _numeric(ks, "'kspace'")
         shape = tuple(int(s) for s in ks.shape)
         if len(shape) == 2:
@@ -133,13 +114,13 @@ def read_fastmri_slice(file, slice_index: int | None, limits: dict) -> tuple[dic
         elif len(shape) == 4:
             n_slices, n_coils = shape[0], shape[1]
         else:
-            raise H5ReadError(
+            raise ReadError(
                 f"'kspace' has shape {shape}; expected (slices, H, W) single-coil or "
                 "(slices, coils, H, W) multi-coil",
                 "rank",
             )
         if len(shape) == 4 and n_coils > limits["max_coils"]:
-            raise H5ReadError(
+            raise ReadError(
                 f"'kspace' has {n_coils} coils, more than max_coils={limits['max_coils']}",
                 "too_large",
             )
@@ -170,7 +151,7 @@ def read_fastmri_slice(file, slice_index: int | None, limits: dict) -> tuple[dic
             rshape = tuple(int(s) for s in ref.shape)
             want = 2 if len(shape) == 2 else 3
             if len(rshape) != want or (want == 3 and rshape[0] != n_slices):
-                raise H5ReadError(
+                raise ReadError(
                     f"{name!r} has shape {rshape} but 'kspace' has shape {shape}: "
                     f"expected {'(H, W)' if want == 2 else f'({n_slices}, H, W)'}",
                     "shape_mismatch",
@@ -189,7 +170,7 @@ def read_fastmri_slice(file, slice_index: int | None, limits: dict) -> tuple[dic
             elif mshape == (h, w):
                 arrays["mask"] = np.asarray(m[()]) != 0
             else:
-                raise H5ReadError(
+                raise ReadError(
                     f"'mask' has shape {mshape}; expected ({w},) or ({h}, {w}) "
                     f"to match 'kspace' {shape}",
                     "shape_mismatch",
@@ -202,77 +183,3 @@ def read_fastmri_slice(file, slice_index: int | None, limits: dict) -> tuple[dic
             if value is not None:
                 meta["attrs"][key] = value
     return meta, arrays
-
-
-def _as_wire(name: str, arr: np.ndarray) -> np.ndarray:
-    if name == "mask":
-        return np.ascontiguousarray(arr, dtype=np.bool_)
-    if name == "kspace":
-        target = np.complex64
-    else:
-        target = np.complex64 if arr.dtype.kind == "c" else np.float32
-    with np.errstate(over="ignore", invalid="ignore"):
-        return np.ascontiguousarray(arr, dtype=np.dtype(target).newbyteorder("<"))
-
-
-def _limit_memory(mem_bytes: int) -> None:
-    try:
-        import resource
-
-        _, hard = resource.getrlimit(resource.RLIMIT_AS)
-        with open("/proc/self/statm") as f:
-            vm = int(f.read().split()[0]) * resource.getpagesize()
-        cap = vm + int(mem_bytes)
-        if hard != resource.RLIM_INFINITY:
-            cap = min(cap, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-    except (ImportError, OSError, ValueError):  # not Linux: no cap, the timeout still applies
-        pass
-
-
-def main(argv: list[str]) -> int:
-    """Helper-process entry point; see the module docstring for the protocol."""
-    out = sys.stdout.buffer
-    try:
-        cfg = json.loads(argv[1])
-        data = None if cfg.get("path") else sys.stdin.buffer.read()
-        _limit_memory(cfg["mem_bytes"])
-        file = cfg["path"] or io.BytesIO(data)
-        meta, arrays = read_fastmri_slice(file, cfg.get("slice_index"), cfg["limits"])
-        wire = {k: _as_wire(k, v) for k, v in arrays.items()}
-        header = {
-            "meta": meta,
-            "arrays": [
-                {"name": k, "dtype": v.dtype.str, "shape": list(v.shape)} for k, v in wire.items()
-            ],
-        }
-        out.write(json.dumps(header).encode() + b"\n")
-        for v in wire.values():
-            out.write(v.tobytes())
-    except H5ReadError as exc:
-        out.write(json.dumps({"error": str(exc), "reason": exc.reason}).encode() + b"\n")
-    except MemoryError:
-        out.write(
-            json.dumps(
-                {
-                    "error": "reading the HDF5 file needed more memory than the limits allow",
-                    "reason": "too_large",
-                }
-            ).encode()
-            + b"\n"
-        )
-    except Exception as exc:  # h5py/HDF5 errors on corrupt files
-        msg = f"{type(exc).__name__}: {exc}"[:300]
-        reason = "truncated" if "truncated" in msg.lower() else "corrupt"
-        out.write(
-            json.dumps(
-                {"error": f"corrupt or unreadable HDF5 file ({msg})", "reason": reason}
-            ).encode()
-            + b"\n"
-        )
-    out.flush()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))
