@@ -45,8 +45,21 @@ class LoadedData:
         reference: float32 (H', W') reference reconstruction stored with the data (fastMRI
             ``reconstruction_rss`` / ``reconstruction_esc``, usually 320x320), or None.
         reference_name: the dataset the reference came from, e.g. ``"reconstruction_rss"``.
-        mask: bool (H, W), True where k-space was acquired, when the file says so (fastMRI test
-            files' ``mask``, an NPZ ``mask``); None means "assume fully sampled".
+        mask: bool (H, W), True where k-space was acquired, when the data are undersampled:
+            the file's own mask (fastMRI test files, an NPZ ``mask``, ISMRMRD/twix line
+            counters) or the pattern of non-zero samples (:func:`~recon_core.io.acquired_pattern`);
+            None means fully sampled.
+        noise: complex64 (C, N), noise-only samples of each coil (ISMRMRD or twix noise scans),
+            for prewhitening (:func:`recon_core.coils.noise_covariance`); None when the file has none.
+        axes: what each axis of the stored array became, in words, e.g.
+            ``"(160, 2, 320) read as row × coil × col (guessed)"``; None for formats whose
+            layout is fixed by the format.
+        axes_roles: the role of each axis of the stored array (:data:`~recon_core.io.AXIS_ROLES`),
+            to offer as the default of a chooser; None with ``axes``.
+        axes_guessed: True when ``axes_roles`` was guessed from the shape (show it to the user).
+        selectable: how many of each selectable index the file has, only those above one, e.g.
+            ``{"slice": 2, "average": 4}`` (keys ``slice``, ``average``, ``contrast``,
+            ``repetition``); the UI offers a chooser for each.
         metadata: read-only mapping of extra facts (DICOM window, NIfTI axis, fastMRI attrs ...).
     """
 
@@ -61,6 +74,11 @@ class LoadedData:
     reference: np.ndarray | None = None
     reference_name: str | None = None
     mask: np.ndarray | None = None
+    noise: np.ndarray | None = None
+    axes: str | None = None
+    axes_roles: tuple[str, ...] | None = None
+    axes_guessed: bool = False
+    selectable: Mapping[str, int] = field(default_factory=dict)
     metadata: Mapping[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -91,9 +109,16 @@ class LoadedData:
             raise ValueError(
                 f"mask must be bool {self.shape}, got {self.mask.dtype} {self.mask.shape}"
             )
-        for name in ("image", "kspace", "reference", "mask"):
+        if self.noise is not None:
+            n = self.noise
+            if n.ndim != 2 or n.dtype != np.complex64 or n.shape[0] != self.n_coils:
+                raise ValueError(
+                    f"noise must be complex64 ({self.n_coils}, N), got {n.dtype} {n.shape}"
+                )
+        for name in ("image", "kspace", "reference", "mask", "noise"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
         object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
+        object.__setattr__(self, "selectable", MappingProxyType(dict(self.selectable)))
 
     @classmethod
     def from_image(
@@ -143,6 +168,16 @@ class LoadedData:
     def is_complex(self) -> bool:
         """True when the data carry phase: complex images, and all k-space."""
         return self.kspace is not None or (self.image is not None and np.iscomplexobj(self.image))
+
+    @property
+    def undersampled(self) -> bool:
+        """True when only part of k-space was acquired (``mask`` is set and not all True)."""
+        return self.mask is not None and not bool(np.all(self.mask))
+
+    @property
+    def has_reference(self) -> bool:
+        """True when a fully sampled reference exists: complete k-space, or a stored one."""
+        return not self.undersampled or self.reference is not None
 
     @property
     def is_multicoil(self) -> bool:

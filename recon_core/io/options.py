@@ -22,13 +22,21 @@ import numpy as np
 
 from recon_core.io.limits import DEFAULT_LIMITS, DataLoadError, LoadLimits
 
-__all__ = ["KINDS", "ARRAY_FORMATS", "LoadOptions", "check_kind"]
+__all__ = ["KINDS", "ARRAY_FORMATS", "ACQUISITION_FORMATS", "AXIS_ROLES", "LoadOptions", "check_kind"]
 
 #: How an array may be read: guessed from its content, as an image, or as centred k-space.
 KINDS = ("auto", "image", "kspace")
 
 #: Formats that hold plain arrays, for which ``kind`` matters; the others know what they hold.
-ARRAY_FORMATS = ("npy", "npz", "bart")
+ARRAY_FORMATS = ("npy", "npz", "bart", "matlab")
+
+#: Raw-data formats with acquisition counters (averages, contrasts, repetitions).
+ACQUISITION_FORMATS = ("ismrmrd", "twix")
+
+#: What an axis of an array can be (``LoadOptions.axes``): image rows; image columns, the
+#: phase-encode direction that column masks undersample; receiver coils; slices (or frames);
+#: or "other", an axis of which the first entry is used (sets of maps, echoes, ...).
+AXIS_ROLES = ("row", "col", "coil", "slice", "other")
 
 
 def check_kind(kind: str) -> str:
@@ -49,6 +57,30 @@ def _check_integer_or_none(name: str, value: object) -> None:
         raise DataLoadError(f"{name} must be an integer or None, got {value!r}", reason="argument")
 
 
+def _check_axes(axes) -> tuple[str, ...]:
+    """``axes`` as a tuple of :data:`AXIS_ROLES`, with one row and one column axis."""
+    if isinstance(axes, str):
+        axes = tuple(a.strip() for a in axes.split(","))
+    try:
+        roles = tuple(axes)
+    except TypeError:
+        raise DataLoadError(f"axes must be a sequence of roles, got {axes!r}", reason="argument") from None
+    bad = [r for r in roles if r not in AXIS_ROLES]
+    if bad:
+        raise DataLoadError(
+            f"axes: unknown role {bad[0]!r}; each axis is one of {', '.join(AXIS_ROLES)}",
+            reason="argument",
+        )
+    for role, (lo, hi) in {"row": (1, 1), "col": (1, 1), "coil": (0, 1), "slice": (0, 1)}.items():
+        n = roles.count(role)
+        if not lo <= n <= hi:
+            want = "exactly one" if lo == hi else "at most one"
+            raise DataLoadError(
+                f"axes {roles}: {want} {role!r} axis is needed, got {n}", reason="argument"
+            )
+    return roles
+
+
 @dataclass(frozen=True)
 class LoadOptions:
     """Options of the loaders, with the defaults they use (frozen; checked when made).
@@ -64,8 +96,20 @@ class LoadOptions:
             (H, W) / (slices, H, W); ``"kspace"`` (H, W) / (C, H, W) / (slices, C, H, W),
             centred; ``"auto"``: complex arrays whose energy peaks at the centre are k-space,
             everything else is an image. ``"kspace"`` is refused for the other formats.
-        key: name of the array to load from an ``.npz`` (None: chosen as
-            :func:`~recon_core.io.load_npz` describes); refused for other formats.
+        key: name of the array to load from an ``.npz``, or of the variable of a MATLAB
+            ``.mat`` (None: chosen as :func:`~recon_core.io.load_npz` and
+            :func:`~recon_core.io.load_matlab` describe); refused for other formats.
+        axes: the meaning of each axis of a NumPy, MATLAB or BART array, one of
+            :data:`AXIS_ROLES` per axis (e.g. ``("row", "coil", "col")`` for k-space stored as
+            lines x coils x columns); exactly one ``"row"`` and one ``"col"``, at most one
+            ``"coil"`` and one ``"slice"``. None: guessed (:func:`~recon_core.io.guess_axes`),
+            and the guess is reported in :attr:`LoadedData.axes`.
+        average: of raw data with several averages (ISMRMRD, twix), the one to load
+            (None: the mean of all of them).
+        contrast: of raw data with several contrasts or echoes, the one to load (None: 0).
+        repetition: of raw data with several repetitions, the one to load (None: 0).
+        phase_correction: for EPI raw data with phase-correction navigators (twix): apply the
+            navigator-based odd/even line phase correction (default True).
         limits: file size, pixel, element, coil and time limits (:class:`LoadLimits`).
 
     Raises:
@@ -87,11 +131,23 @@ class LoadOptions:
     axis: int | None = None
     kind: str = "auto"
     key: str | None = None
+    axes: tuple[str, ...] | None = None
+    average: int | None = None
+    contrast: int | None = None
+    repetition: int | None = None
+    phase_correction: bool = True
     limits: LoadLimits = DEFAULT_LIMITS
 
     def __post_init__(self) -> None:
-        _check_integer_or_none("slice_index", self.slice_index)
-        _check_integer_or_none("axis", self.axis)
+        for name in ("slice_index", "axis", "average", "contrast", "repetition"):
+            _check_integer_or_none(name, getattr(self, name))
+        if self.axes is not None:
+            object.__setattr__(self, "axes", _check_axes(self.axes))
+        if not isinstance(self.phase_correction, (bool, np.bool_)):
+            raise DataLoadError(
+                f"phase_correction must be True or False, got {self.phase_correction!r}",
+                reason="argument",
+            )
         check_kind(self.kind)
         if self.key is not None and not isinstance(self.key, str):
             raise DataLoadError(
@@ -150,19 +206,32 @@ class LoadOptions:
     def check_format(self, fmt: str) -> None:
         """Refuse options that cannot apply to a file of format ``fmt`` (reason ``"argument"``).
 
-        ``kind="kspace"`` needs an array format (:data:`ARRAY_FORMATS`), ``key`` an ``.npz``,
-        and a picture (``"png"``, ``"jpeg"``) has only slice 0.
+        ``kind="kspace"`` and ``axes`` need an array format (:data:`ARRAY_FORMATS`), ``key`` an
+        ``.npz`` or ``.mat``, ``average``/``contrast``/``repetition`` raw data
+        (:data:`ACQUISITION_FORMATS`), and a picture (``"png"``, ``"jpeg"``) has only slice 0.
         """
         if self.kind == "kspace" and fmt not in ARRAY_FORMATS:
             raise DataLoadError(
-                f"kind='kspace' applies to NumPy and BART arrays, not to {fmt} files",
+                f"kind='kspace' applies to NumPy, MATLAB and BART arrays, not to {fmt} files",
                 reason="argument",
             )
-        if self.key is not None and fmt != "npz":
+        if self.axes is not None and fmt not in ARRAY_FORMATS:
             raise DataLoadError(
-                f"key={self.key!r} applies to .npz archives, not to {fmt} files",
+                f"axes={self.axes!r} applies to NumPy, MATLAB and BART arrays, not to {fmt} files",
                 reason="argument",
             )
+        if self.key is not None and fmt not in ("npz", "matlab"):
+            raise DataLoadError(
+                f"key={self.key!r} applies to .npz archives and .mat files, not to {fmt} files",
+                reason="argument",
+            )
+        for name in ("average", "contrast", "repetition"):
+            value = getattr(self, name)
+            if value is not None and fmt not in ACQUISITION_FORMATS:
+                raise DataLoadError(
+                    f"{name}={value} applies to raw data (ISMRMRD, twix), not to {fmt} files",
+                    reason="argument",
+                )
         if fmt in ("png", "jpeg") and self.slice_index not in (None, 0):
             raise DataLoadError(
                 f"a {fmt} picture has one slice; got slice_index={self.slice_index}",
