@@ -576,7 +576,11 @@ def test_pickled_object_array_is_refused():
 
 def test_npy_refusals(rng):
     assert_refused(load_file, npy_bytes(np.arange(10.0)), "a.npy", reason="rank", match="1-D")
-    assert_refused(load_file, npy_bytes(rng.random((2, 2, 2, 8, 8))), "a.npy", reason="rank")
+    five = rng.random((2, 2, 2, 8, 8))  # extra axes: the first entry of each is used, and said so
+    d = load_file(npy_bytes(five), "a.npy", slice_index=1)
+    np.testing.assert_array_equal(d.image, five[0, 0, 1].astype(np.float32))
+    assert d.axes_guessed and d.axes_roles == ("other", "other", "slice", "row", "col")
+    assert "axis 0: entry 0 of 2" in d.source and "guessed" in d.axes
     assert_refused(load_file, npy_bytes(np.zeros((0, 8))), "a.npy", reason="empty")
     assert_refused(
         load_file, npy_bytes(np.zeros((16, 16))), "a.npy", reason="constant", match="constant"
@@ -704,9 +708,12 @@ def test_bart_refusals(tmp_path, rng):
     assert_refused(load_bart, cfl, b"# Dimensions\n16 x\n", reason="corrupt")
     assert_refused(load_bart, cfl, b"# Dimensions\n16 0\n", reason="empty")
     assert_refused(load_bart, cfl, b"# Dimensions\n4000 4000 4000\n", reason="too_large")
-    assert_refused(
-        load_bart, *bart_pair(cplx(rng, (8, 8, 2, 1, 2)), (8, 8, 2, 1, 2)), reason="rank"
-    )
+    # two sets of maps (BART's MAPS axis): read by meaning, the first set used and said so
+    maps = cplx(rng, (8, 8, 2, 1, 2))
+    d = load_bart(*bart_pair(maps, (8, 8, 2, 1, 2)), kind="image", slice_index=1)
+    np.testing.assert_array_equal(d.image, maps[:, :, 1, 0, 0])
+    assert "MAPS: entry 0 of 2" in d.source
+    assert_refused(load_bart, *bart_pair(maps, (8, 8, 2, 1, 2)), axes=("row", "col"), reason="argument")
     assert_refused(load_file, cfl, "img.cfl", reason="missing", match=".hdr")
     (tmp_path / "lonely.cfl").write_bytes(cfl)
     assert_refused(load_file, tmp_path / "lonely.cfl", reason="missing", match="lonely.hdr")
@@ -742,7 +749,9 @@ def test_load_options_are_one_definition(rng):
     """Keywords and a LoadOptions object mean the same; bad names and values are refused once."""
     stack = rng.random((3, 16, 16)).astype(np.float32)
     data = npy_bytes(stack)
-    assert LoadOptions() == LoadOptions(None, None, "auto", None, DEFAULT_LIMITS)
+    assert LoadOptions() == LoadOptions(
+        slice_index=None, axis=None, kind="auto", key=None, axes=None, limits=DEFAULT_LIMITS
+    )
     opts = LoadOptions(slice_index=2, kind="image")
     by_object = load_file(data, "s.npy", options=opts)
     np.testing.assert_array_equal(by_object.image, stack[2])

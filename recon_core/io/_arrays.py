@@ -1,12 +1,11 @@
-"""Interpret an N-D numeric array (from NPY, NPZ or BART) as an image or as k-space.
+"""Interpret an N-D numeric array (from NPY, NPZ, MATLAB or BART) as an image or as k-space.
 
-Layouts (after dropping leading singleton axes beyond the largest rank below):
+Each axis gets a role (row, col, coil, slice, other): given by ``LoadOptions.axes`` or by the
+format (BART), or guessed by :func:`recon_core.io.layout.guess_axes` and reported. Images have
+no coil axis; of k-space, one slice of (coils, rows, cols) is loaded.
 
-* image: (H, W), or (slices, H, W) with the slice axis chosen by ``axis`` (default 0);
-* k-space: (H, W) single-coil, (C, H, W) multi-coil, or (slices, C, H, W).
-
-``kind="auto"`` reads complex arrays as k-space when :func:`looks_like_kspace` says so,
-and everything else as an image.
+``kind="auto"`` reads complex arrays as k-space when :func:`looks_like_kspace` says so (or
+when they have four or more non-singleton axes), and everything else as an image.
 """
 
 from __future__ import annotations
@@ -21,9 +20,13 @@ from recon_core.io._validate import (
     finish_kspace,
     pick_index,
 )
+from recon_core.io.layout import arrange, describe_axes, guess_axes
 from recon_core.io.limits import DataLoadError
 from recon_core.io.loaded import LoadedData
 from recon_core.io.options import LoadOptions
+
+__all__ = ["looks_like_kspace", "array_to_loaded"]
+
 
 def looks_like_kspace(arr: np.ndarray) -> bool:
     """Guess whether a complex array of shape (..., H, W) is centred k-space.
@@ -69,6 +72,25 @@ def _squeeze_to(arr: np.ndarray, rank: int) -> np.ndarray:
     return arr
 
 
+def _roles(arr: np.ndarray, options: LoadOptions, kspace: bool, given) -> tuple[tuple[str, ...], bool]:
+    if options.axes is not None:
+        if len(options.axes) != arr.ndim:
+            raise DataLoadError(
+                f"axes {options.axes} name {len(options.axes)} axes but the array has shape "
+                f"{arr.shape} ({arr.ndim} axes)",
+                reason="argument",
+            )
+        return options.axes, False
+    if given is not None:
+        return tuple(given), False
+    if kspace and options.axis not in (None, 0):
+        raise DataLoadError(
+            f"axis={options.axis} applies to images only; name k-space axes with axes=",
+            reason="argument",
+        )
+    return guess_axes(arr.shape, kspace=kspace, slice_axis=None if kspace else options.axis)
+
+
 def array_to_loaded(
     arr: np.ndarray,
     options: LoadOptions,
@@ -79,110 +101,96 @@ def array_to_loaded(
     image: np.ndarray | None = None,
     mask: np.ndarray | None = None,
     metadata: dict | None = None,
-    kspace_3d: str = "coils",
+    roles: tuple[str, ...] | None = None,
+    notes: tuple[str, ...] = (),
 ) -> LoadedData:
     """Build :class:`~recon_core.io.loaded.LoadedData` from an array within the limits.
 
     Args:
-        arr: numeric array, layouts as in the module docstring.
-        options: ``kind``, ``slice_index`` (None: middle), ``axis`` (of a 3-D image, None: 0;
-            must be None or 0 for k-space) and ``limits``; ``key`` is not used here.
+        arr: numeric array of at least 2 axes.
+        options: ``kind``, ``slice_index`` (None: middle), ``axes`` (roles per axis; None:
+            ``roles`` or a guess), ``axis`` (the slice axis of an image, for the guess) and
+            ``limits``; ``key`` is not used here.
         fmt: format id for :attr:`LoadedData.format`, e.g. ``"npy"``.
         label: start of the ``source`` text, e.g. ``"NumPy .npy"``.
         image: optional companion image for k-space, (H, W) or (slices, H, W).
         mask: optional companion sampling mask (H, W), 0/1 or bool.
-        kspace_3d: meaning of the first axis of 3-D k-space: ``"coils"`` (C, H, W) or
-            ``"slices"`` (slices, H, W) of single-coil k-space.
+        roles: the roles the format itself gives the axes (BART), used unless ``options.axes``.
+        notes: extra facts for the description (e.g. BART's names of the ``other`` axes).
     """
     check_numeric_dtype(arr.dtype, label)
-    kind, axis, limits = options.kind, options.axis, options.limits
+    if arr.ndim < 2:
+        raise DataLoadError(
+            f"{label} has shape {arr.shape} ({arr.ndim}-D); expected at least a 2-D image (H, W)",
+            reason="rank",
+        )
+    kind, limits = options.kind, options.limits
     detected = ""
     if kind == "auto":
-        cand = _squeeze_to(arr, 4)
-        if arr.dtype.kind == "c" and (cand.ndim == 4 or looks_like_kspace(cand)):
-            kind, detected = "kspace", " (detected: DC peak at the centre)"
-        else:
-            kind = "image"
-    if kind == "kspace":
-        if axis not in (None, 0):
-            raise DataLoadError(
-                f"axis={axis} applies to images only; k-space slices are axis 0", reason="argument"
-            )
-        k = _squeeze_to(arr, 4)
-        if kspace_3d == "slices" and k.ndim == 3:
-            k = k[:, None]
-        if k.ndim not in (2, 3, 4):
-            raise DataLoadError(
-                f"{label} k-space has shape {arr.shape}; expected (H, W), (coils, H, W) or "
-                "(slices, coils, H, W)",
-                reason="rank",
-            )
-        n_slices = k.shape[0] if k.ndim == 4 else 1
-        idx = pick_index(n_slices, options.slice_index)
-        k = k[idx] if k.ndim == 4 else k
-        if k.ndim == 3 and k.shape[0] == 1:  # one coil: single-coil layout
+        kind = "image"
+        if options.axes is not None and "coil" in options.axes:
+            kind = "kspace"
+        elif arr.dtype.kind == "c" and options.axis in (None, 0):
+            cand, _ = arrange(arr, _roles(arr, options, True, roles)[0])
+            flat = cand.reshape(-1, *cand.shape[-2:])
+            if sum(s > 1 for s in arr.shape) >= 4 or looks_like_kspace(flat):
+                kind, detected = "kspace", " (detected: DC peak at the centre)"
+    kspace = kind == "kspace"
+    axes_roles, guessed = _roles(arr, options, kspace, roles)
+    if not kspace and "coil" in axes_roles and arr.shape[axes_roles.index("coil")] > 1:
+        raise DataLoadError(
+            f"{label}: axes {axes_roles} name a coil axis, which only k-space has "
+            "(load it with kind='kspace', or combine the coils first)",
+            reason="argument",
+        )
+    a4, other = arrange(arr, axes_roles)
+    n_slices = a4.shape[0]
+    idx = pick_index(n_slices, options.slice_index)
+    check_slice(*a4.shape[-2:], limits, f"{label} {'k-space' if kspace else 'image'}")
+    shown = arr.ndim > 2 or guessed or options.axes is not None
+    axes_text = describe_axes(arr.shape, axes_roles, guessed) if shown else None
+    if kspace:
+        k = a4[idx]
+        if k.shape[0] == 1:  # one coil: single-coil layout
             k = k[0]
-        check_slice(*k.shape[-2:], limits, f"{label} k-space")
-        if k.ndim == 3 and k.shape[0] > limits.max_coils:
+        elif k.shape[0] > limits.max_coils:
             raise DataLoadError(
                 f"{label} has {k.shape[0]} coils, more than max_coils={limits.max_coils}",
                 reason="too_large",
             )
-        kspace = finish_kspace(k, limits, f"{label} k-space")
-        n_coils = kspace.shape[0] if kspace.ndim == 3 else 1
+        kspace_arr = finish_kspace(k, limits, f"{label} k-space")
+        n_coils = kspace_arr.shape[0] if kspace_arr.ndim == 3 else 1
         img = None
         if image is not None:
             image = _squeeze_to(image, 3)
             if image.ndim == 3 and image.shape[0] == n_slices:
                 image = image[idx]
-            if image.shape != kspace.shape[-2:]:
+            if image.shape != kspace_arr.shape[-2:]:
                 raise DataLoadError(
-                    f"{label}: image {image.shape} does not match k-space {kspace.shape}",
+                    f"{label}: image {image.shape} does not match k-space {kspace_arr.shape}",
                     reason="shape_mismatch",
                 )
             img = finish_image(image, limits, f"{label} image")
-        desc = "multi-coil k-space" if kspace.ndim == 3 else "single-coil k-space"
+        desc = "multi-coil k-space" if kspace_arr.ndim == 3 else "single-coil k-space"
         parts = [label, desc + detected]
         if n_slices > 1:
             parts.append(f"slice {idx} of {n_slices}")
-        if kspace.ndim == 3:
+        if kspace_arr.ndim == 3:
             parts.append(f"{n_coils} coils")
-        parts.append(dims(kspace.shape[-2:]))
-        hw = kspace.shape[-2:]
-        data = dict(image=img, kspace=kspace, n_coils=n_coils)
+        parts.append(dims(kspace_arr.shape[-2:]))
+        hw = kspace_arr.shape[-2:]
+        data = dict(image=img, kspace=kspace_arr, n_coils=n_coils)
     else:
         if image is not None:
             raise DataLoadError(f"{label}: a companion image needs k-space", reason="argument")
-        a = _squeeze_to(arr, 3)
-        if a.ndim == 2:
-            if axis not in (None, 0, 1, -1, -2):
-                raise DataLoadError(
-                    f"axis={axis} is out of range for a 2-D image", reason="argument"
-                )
-            n_slices, idx, sl = 1, pick_index(1, options.slice_index), a
-        elif a.ndim == 3:
-            ax = 0 if axis is None else axis
-            if isinstance(ax, bool) or not isinstance(ax, (int, np.integer)) or not -3 <= ax < 3:
-                raise DataLoadError(
-                    f"axis={axis!r} is out of range for a 3-D array {a.shape}", reason="argument"
-                )
-            n_slices = a.shape[ax]
-            idx = pick_index(n_slices, options.slice_index)
-            sl = np.take(a, idx, axis=ax)
-        else:
-            raise DataLoadError(
-                f"{label} has shape {arr.shape} ({arr.ndim}-D); expected a 2-D image (H, W) "
-                "or a 3-D stack (slices, H, W)",
-                reason="rank",
-            )
-        check_slice(*sl.shape, limits, f"{label} image")
-        img = finish_image(sl, limits, f"{label} image")
+        img = finish_image(a4[idx, 0], limits, f"{label} image")
         parts = [label, "complex image" if img.dtype.kind == "c" else "image"]
         if n_slices > 1:
-            parts.append(f"slice {idx} of {n_slices} (axis {0 if axis is None else axis})")
+            parts.append(f"slice {idx} of {n_slices} (axis {axes_roles.index('slice')})")
         parts.append(dims(img.shape))
         hw = img.shape
         data = dict(image=img, kspace=None, n_coils=1)
+    parts.extend(notes or other)
     m = None
     if mask is not None:
         m = _squeeze_to(np.asarray(mask), 2)
@@ -205,5 +213,9 @@ def array_to_loaded(
         format=fmt,
         filename=filename,
         mask=m,
+        axes=axes_text,
+        axes_roles=tuple(axes_roles) if shown else None,
+        axes_guessed=guessed,
+        selectable={"slice": n_slices} if n_slices > 1 else {},
         metadata=metadata or {},
     )

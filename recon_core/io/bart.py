@@ -3,8 +3,10 @@
 Format (BART's ``readcfl``/``writecfl``): the ``.hdr`` is text, ``"# Dimensions\\n"`` followed by
 one line of up to 16 integers; the ``.cfl`` holds ``prod(dims)`` complex64 little-endian
 values in Fortran (column-major) order. BART's axes are READ (0, x), PHS1 (1, y), PHS2 (2, z),
-COIL (3), MAPS (4), ..., SLICE (13). Here axis 0 becomes H (rows), axis 1 W (columns),
-axis 3 the coils, and at most one other non-singleton axis is the slice axis.
+COIL (3), MAPS (4), ..., SLICE (13). The axes are read by that meaning (:func:`bart_roles`):
+the first two non-singleton spatial axes are the image plane (rows, columns), COIL the coils,
+SLICE (or a third spatial axis) the slices, and of any other axis (MAPS, TE, ...) the first
+entry is used and named in the description.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from typing import Any
 import numpy as np
 
 from recon_core.io._arrays import array_to_loaded, looks_like_kspace
+from recon_core.io.layout import arrange
 from recon_core.io._source import Source, resolve_source
 from recon_core.io._validate import check_total
 from recon_core.io.limits import DataLoadError
 from recon_core.io.loaded import LoadedData
 from recon_core.io.options import LoadOptions
 
-__all__ = ["load_bart", "parse_bart_header"]
+__all__ = ["load_bart", "parse_bart_header", "bart_roles", "BART_AXES"]
 
 _MAX_HDR = 64 * 1024
 _MAX_DIMS = 16
@@ -120,37 +123,61 @@ def load_bart(
         )
     full = dims + (1,) * max(0, 4 - len(dims))
     arr = np.frombuffer(data, dtype="<c8").reshape(full, order="F")
-    extra = [d for d in range(len(full)) if d not in (0, 1, 3) and full[d] > 1]
-    if len(extra) > 1:
-        raise DataLoadError(
-            f"BART dims {list(dims)} have several non-singleton axes {extra} "
-            "besides x, y and coils; "
-            "only one slice axis is supported",
-            reason="rank",
-        )
-    s_ax = extra[0] if extra else 2
-    index = tuple(slice(None) if d in (0, 1, 3, s_ax) else 0 for d in range(len(full)))
-    sub = arr[index]  # axes in increasing order among (0, 1, 3, s_ax)
-    kept = sorted({0, 1, 3, s_ax})
-    sub = np.moveaxis(
-        sub, [kept.index(s_ax), kept.index(3), kept.index(0), kept.index(1)], [0, 1, 2, 3]
-    )
-    n_coils = sub.shape[1]
-    if n_coils > 1:
-        if kind == "image" or (kind == "auto" and not looks_like_kspace(sub)):
+    roles, notes = bart_roles(full)
+    if opts.axes is None and full[3] > 1:
+        a4, _ = arrange(arr, roles)
+        if kind == "image" or (kind == "auto" and not looks_like_kspace(a4.reshape(-1, *a4.shape[-2:]))):
             raise DataLoadError(
-                f"BART data {list(dims)} hold {n_coils} coil images; load k-space (kind='kspace') "
+                f"BART data {list(dims)} hold {full[3]} coil images; load k-space (kind='kspace') "
                 "or combine the coils first",
                 reason="unsupported",
             )
-        arr, kind = sub, "kspace"  # (slices, coils, H, W)
-    else:
-        arr = sub[:, 0]  # (slices, H, W): 3-D k-space here means slices, never coils
+        kind = "kspace"
+    elif opts.axes is None and kind == "auto":
+        kind = "image" if not looks_like_kspace(arrange(arr, roles)[0][:, 0]) else "kspace"
     return array_to_loaded(
         arr,
         dataclasses.replace(opts, kind=kind, axis=None),  # BART fixes the slice axis
         fmt="bart",
         label="BART .cfl",
         filename=c_src.name,
-        kspace_3d="slices",
+        roles=roles,
+        notes=tuple(notes) if opts.axes is None else (),
     )
+
+
+def bart_roles(dims: tuple[int, ...]) -> tuple[tuple[str, ...], list[str]]:
+    """Roles of BART's axes by their meaning, and notes on the axes of which entry 0 is used.
+
+    The image plane is the first two non-singleton axes of READ, PHS1, PHS2 (so a 2-D slice of
+    a 3-D scan stored as ``1 180 230 8`` is PHS1 x PHS2); COIL is the coil axis; SLICE, or else a
+    third spatial axis, the slice axis; every other axis (MAPS, TE, ...) keeps its first entry.
+
+    :Examples:
+
+    >>> bart_roles((1, 180, 230, 8))
+    (('other', 'row', 'col', 'coil'), [])
+    >>> bart_roles((64, 64, 1, 1, 2))
+    (('row', 'col', 'other', 'other', 'other'), ['MAPS: entry 0 of 2'])
+    """
+    roles = ["other"] * len(dims)
+    spatial = [d for d in (0, 1, 2) if dims[d] > 1]
+    plane = spatial[:2] if len(spatial) >= 2 else [0, 1]
+    roles[plane[0]], roles[plane[1]] = "row", "col"
+    roles[3] = "coil"
+    third = [d for d in spatial if d not in plane]
+    if third:
+        roles[third[0]] = "slice"
+    elif len(dims) > 13 and dims[13] > 1:
+        roles[13] = "slice"
+    notes = [
+        f"{BART_AXES[d] if d < len(BART_AXES) else f'axis {d}'}: entry 0 of {n}"
+        for d, (r, n) in enumerate(zip(roles, dims))
+        if r == "other" and n > 1
+    ]
+    return tuple(roles), notes
+
+
+#: BART's names of its 16 axes.
+BART_AXES = ("READ", "PHS1", "PHS2", "COIL", "MAPS", "TE", "COEFF", "COEFF2", "ITER", "CSHIFT",
+             "TIME", "TIME2", "LEVEL", "SLICE", "AVG", "BATCH")

@@ -4,4 +4,5 @@ import sys
 
 from .wire import main
 
-sys.exit(main(sys.argv))
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
