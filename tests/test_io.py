@@ -913,7 +913,13 @@ def test_prepare_keeps_column_mask(tmp_path, rng):
     d = load_file(tmp_path / "t.h5")
     p = prepare(d, (20, 24))
     assert p.mask.shape == (20, 24) and p.mask[0].tolist() == mask.astype(bool).tolist()
-    assert prepare(d, (20, 20)).mask is None
+    # a crop across the undersampled direction would fill in the missing columns: refused
+    with pytest.raises(DataLoadError, match="already undersampled") as info:
+        prepare(d, (20, 20))
+    assert info.value.reason == "argument"
+    r = prepare(d, (20, 20), mode="resize")  # k-space crop: the mask is cropped with it
+    assert r.mask.shape == (20, 20) and r.has_reference == (d.reference is not None)
+    assert r.mask[0].tolist() == mask.astype(bool)[2:22].tolist()
 
 
 # --------------------------------------------------------------------------- export

@@ -14,11 +14,14 @@ one, and its zeros are kept as zeros.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Acquisition", "acquired_pattern", "HOLE_FRACTION"]
+from recon_core.io.loaded import LoadedData
+
+__all__ = ["Acquisition", "acquired_pattern", "mark_acquired", "HOLE_FRACTION"]
 
 #: Share of missing samples inside the acquired bounding box above which data are undersampled.
 HOLE_FRACTION = 0.01
@@ -71,3 +74,35 @@ def acquired_pattern(kspace: np.ndarray) -> Acquisition:
     else:
         text = "fully sampled"
     return Acquisition(mask, fraction, undersampled, text)
+
+
+def mark_acquired(loaded: LoadedData) -> LoadedData:
+    """``loaded`` with its acquired pattern as ``mask`` when its k-space is already undersampled.
+
+    A mask the file brought (fastMRI, NPZ ``mask``, raw-data line counters) is kept. Otherwise
+    the pattern of non-zero samples is read (:func:`acquired_pattern`); when it has holes, it
+    becomes ``mask`` and the description says so. Images and fully sampled k-space pass as is.
+
+    :Examples:
+
+    >>> from recon_core.io.loaded import LoadedData
+    >>> k = np.ones((8, 8), np.complex64); k[:, 1::2] = 0
+    >>> d = mark_acquired(LoadedData(image=None, kspace=k, n_coils=1, n_slices=1, slice_index=0,
+    ...                              source="test", format="array"))
+    >>> d.undersampled, d.has_reference, d.source
+    (True, False, 'test, already undersampled: 50.0 % of k-space acquired (the zero samples)')
+    """
+    if loaded.kspace is None:
+        return loaded
+    if loaded.mask is not None:
+        if "undersampled" in loaded.source or not loaded.undersampled:
+            return loaded
+        fraction = 100 * float(np.mean(loaded.mask))
+        note = f"undersampled: {fraction:.1f} % of k-space acquired (the file's mask)"
+        return dataclasses.replace(loaded, source=f"{loaded.source}, {note}")
+    found = acquired_pattern(loaded.kspace)
+    if not found.undersampled:
+        return loaded
+    return dataclasses.replace(
+        loaded, mask=found.mask, source=f"{loaded.source}, {found.description} (the zero samples)"
+    )

@@ -15,6 +15,7 @@ from recon_core.io._source import (
     resolve_source,
     supported_extensions,
 )
+from recon_core.io.acquired import mark_acquired
 from recon_core.io.bart import load_bart
 from recon_core.io.dicom import load_dicom
 from recon_core.io.fastmri import load_fastmri_h5
@@ -90,7 +91,9 @@ def load_file(
     """Load any supported file: fastMRI ``.h5``, DICOM, NIfTI, PNG/JPEG, ``.npy``/``.npz``, BART.
 
     The format comes from the magic bytes when they identify one, otherwise from the
-    extension of ``filename`` (or of the path). Nothing is unpickled, sizes are checked
+    extension of ``filename`` (or of the path). K-space that was already undersampled (the
+    file's own mask, or holes of exact zeros) comes back with that pattern as ``mask``
+    (:func:`~recon_core.io.acquired.mark_acquired`). Nothing is unpickled, sizes are checked
     against ``limits`` before allocation, and every problem with the input raises
     :class:`DataLoadError` (a ``ValueError``) with a specific message.
 
@@ -118,6 +121,10 @@ def load_file(
     recon_core.io.limits.DataLoadError: unsupported file type '.txt' for notes.txt; ...
     """
     opts = LoadOptions.from_call("load_file", options, keywords)
+    return mark_acquired(_load_one(source, filename, opts))
+
+
+def _load_one(source: Source, filename: str | None, opts: LoadOptions) -> LoadedData:
     src = resolve_source(source, filename, opts.limits)
     fmt = _detect(src.head(1024), src.name)
     opts.check_format(fmt)
@@ -194,7 +201,7 @@ def load_files(
         (cn, cf), (hn, hf) = by_ext[".cfl"], by_ext[".hdr"]
         if os.path.splitext(cn)[0] != os.path.splitext(hn)[0]:
             raise DataLoadError(f"BART pair names differ: {cn} and {hn}", reason="argument")
-        return load_bart(cf, hf, cfl_name=cn, hdr_name=hn, options=opts)
+        return mark_acquired(load_bart(cf, hf, cfl_name=cn, hdr_name=hn, options=opts))
     raise DataLoadError(
         f"expected one file or a BART .cfl/.hdr pair, got {len(items)} files: {names[:10]}",
         reason="argument",

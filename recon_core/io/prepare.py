@@ -42,7 +42,11 @@ class PreparedData:
         source: the loaded data's description plus what was done.
         reference: float32, the stored reference reconstruction cropped/padded to ``size`` and
             divided by ``scale`` (crop mode only), or None.
-        mask: bool (H, W), the acquired-sample mask carried over when it still applies, or None.
+        mask: bool (H, W), the acquired-sample mask of already-undersampled k-space (carried
+            over to ``size``), or None for fully sampled data.
+        has_reference: True when ``target`` (or ``reference``) is a fully sampled reference;
+            False for undersampled k-space without a stored reference, whose ``target`` is only
+            its zero-filled image and must not be used to score reconstructions.
     """
 
     target: np.ndarray
@@ -55,6 +59,7 @@ class PreparedData:
     source: str
     reference: np.ndarray | None = None
     mask: np.ndarray | None = None
+    has_reference: bool = True
 
     def __post_init__(self) -> None:
         for name in ("target", "image", "kspace", "reference", "mask"):
@@ -189,6 +194,15 @@ def prepare(
     if size_hw[0] * size_hw[1] > limits.max_pixels:
         raise ValueError(f"size {size_hw} has more than max_pixels={limits.max_pixels} pixels")
     changed = size_hw != shape
+    if loaded is not None and loaded.undersampled and changed and mode == "crop":
+        m = loaded.mask
+        if not (size_hw[1] == shape[1] and bool(np.all(m == m[:1]))):
+            raise DataLoadError(
+                f"this k-space is already undersampled ({100 * float(np.mean(m)):.1f} % acquired): "
+                f"cropping it to {size_hw[0]}x{size_hw[1]} in image space would fill in the "
+                "missing samples; keep its size, or resize it (mode='resize' crops k-space)",
+                reason="argument",
+            )
 
     new_k = None
     if kspace is not None:
@@ -247,5 +261,6 @@ def prepare(
         n_coils=loaded.n_coils if loaded is not None else 1,
         source=f"{source}; {how}, scaled by 1/{scale:.6g}",
         reference=reference,
-        mask=mask,
+        mask=mask if loaded is not None and loaded.undersampled else None,
+        has_reference=loaded.has_reference if loaded is not None else True,
     )
