@@ -16,8 +16,10 @@ from recon_core.figures import images_row
 st.title("Compare")
 cfg = state.cfg()
 data = state.current_data()
-mask = state.current_mask(data.shape)
-st.caption(f"Data: {data.description}; {state.mask_summary()}; TV with λ = {cfg['lam']:.2e} "
+with st.sidebar:
+    state.undersampled_controls(data)
+mask = state.current_mask(data)
+st.caption(f"Data: {data.description}; {state.mask_summary(data)}; TV with λ = {cfg['lam']:.2e} "
            f"({cfg['method']}, {cfg['iters']} iterations, as on the TV page).")
 
 h, w = data.shape
@@ -59,42 +61,50 @@ if ys[1] - ys[0] < 8 or xs[1] - xs[0] < 8:
     st.error("The zoom region must be at least 8×8 pixels; showing the whole image.")
     ys, xs = (0, h), (0, w)
 crop = (slice(*ys), slice(*xs))
-shown = {"ground truth": data.truth[crop], **{k: v[crop] for k, v in recons.items()}}
-widgets.chart(images_row(shown, zmin=0.0, zmax=float(data.truth.max()), height=330), key="cmp_images")
-errors = {f"|error| {k}": np.abs(v - data.truth)[crop] for k, v in recons.items()}
-widgets.chart(images_row(errors, zmin=0.0, zmax=err_max, colorscale="inferno", height=330), key="cmp_errors")
-
+ref_name = "ground truth" if data.has_reference else None
+shown = ({ref_name: data.truth[crop]} if ref_name else {}) | {k: v[crop] for k, v in recons.items()}
+top = float(data.truth.max()) if data.has_reference else float(max(np.percentile(v, 99.5) for v in recons.values()))
+widgets.chart(images_row(shown, zmin=0.0, zmax=top or 1.0, height=330), key="cmp_images")
 rows = []
-for name, img in recons.items():
-    m = cached.metrics(data.truth, img)
-    rows.append({"method": name, "PSNR (dB)": m["psnr"], "SSIM": m["ssim"], "NMSE": m["nmse"]})
-table = pd.DataFrame(rows).set_index("method")
-st.dataframe(table.style.format({"PSNR (dB)": "{:.2f}", "SSIM": "{:.4f}", "NMSE": "{:.2e}"}))
-st.caption("Metrics on the whole image (magnitudes, data range = ground-truth maximum), not the zoom.")
+if data.has_reference:
+    errors = {f"|error| {k}": np.abs(v - data.truth)[crop] for k, v in recons.items()}
+    widgets.chart(images_row(errors, zmin=0.0, zmax=err_max, colorscale="inferno", height=330), key="cmp_errors")
+    for name, img in recons.items():
+        m = cached.metrics(data.truth, img)
+        rows.append({"method": name, "PSNR (dB)": m["psnr"], "SSIM": m["ssim"], "NMSE": m["nmse"]})
+    table = pd.DataFrame(rows).set_index("method")
+    st.dataframe(table.style.format({"PSNR (dB)": "{:.2f}", "SSIM": "{:.4f}", "NMSE": "{:.2e}"}))
+    st.caption("Metrics on the whole image (magnitudes, data range = ground-truth maximum), not the zoom.")
+else:
+    st.info(state.NO_REFERENCE + " The images share one grey scale (0 to the 99.5th percentile).")
+    table = pd.DataFrame({"method": list(recons)}).set_index("method")
 
 st.subheader("Export")
 report = {
     "data": data.description,
     "noise": {"kspace_snr_db": cfg["snr"], "seed": cfg["nseed"]} if cfg["snr"] is not None else None,
-    "mask": {"kind": cfg["mkind"], "accel": cfg["accel"], "center_fraction": cfg["cf"] or None,
+    "reference": "fully sampled" if data.has_reference else "none (already-undersampled scan)",
+    "mask": {"summary": state.mask_summary(data), "kind": cfg["mkind"], "accel": cfg["accel"], "center_fraction": cfg["cf"] or None,
              "seed": cfg["mseed"], "achieved_acceleration": rc.achieved_acceleration(mask)},
     "tv": {"method": cfg["method"], "lam": cfg["lam"], "iterations": cfg["iters"]},
     "metrics": {r["method"]: {k: v for k, v in r.items() if k != "method"} for r in rows},
     "link_parameters": {k: str(v) for k, v in cfg.items()},
     "recon_core_version": rc.__version__,
 }
-stack = np.stack([data.truth] + list(recons.values())).astype(np.float32)
+first = [data.truth] if data.has_reference else []
+stack = np.stack(first + list(recons.values())).astype(np.float32)
 npy = io.BytesIO()
 np.save(npy, stack, allow_pickle=False)
 c = st.columns(4)
 c[0].download_button("Images (NPY)", npy.getvalue(), "reconstructions.npy", key="cmp_npy",
-                     help=f"float32 array of shape {stack.shape}: ground truth, then "
-                          f"{', '.join(recons)}.")
+                     help=f"float32 array of shape {stack.shape}: "
+                          + ("ground truth, then " if data.has_reference else "")
+                          + f"{', '.join(recons)}.")
 c[1].download_button("Report (JSON)", json.dumps(report, indent=2), "report.json", "application/json",
                      key="cmp_json", help="Settings and metrics; the link parameters reproduce this view.")
 c[2].download_button("Metrics (CSV)", table.to_csv(), "metrics.csv", "text/csv", key="cmp_csv",
                      help="One row per method.")
-c[3].download_button("Side by side (PNG)", cached.png_row([data.truth] + list(recons.values())),
+c[3].download_button("Side by side (PNG)", cached.png_row(first + list(recons.values())),
                      "comparison.png", "image/png", key="cmp_png",
                      help="Ground truth and every reconstruction on one grey scale, 0 to the truth's max.")
 state.sync_url()

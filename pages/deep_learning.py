@@ -62,8 +62,8 @@ with st.sidebar:
         config = None
 
 data = state.current_data()
-mask = state.current_mask(data.shape)
-st.caption(f"Data: {data.description}; {state.mask_summary()}.")
+mask = state.current_mask(data)
+st.caption(f"Data: {data.description}; {state.mask_summary(data)}.")
 
 trained = None
 if source == "pre-trained":

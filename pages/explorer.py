@@ -19,8 +19,11 @@ with st.sidebar:
     st.header("Data")
     src = state.bind(st.selectbox, "src", "Image", options=list(state.SOURCES),
                      format_func=state.SOURCES.get,
-                     help="Built-in images need no upload; 'Uploaded file' uses the file below.")
-    if src != "upload":
+                     help="Built-in images and real scans need no upload; 'Uploaded file' uses the "
+                          "file below.")
+    if src in state.BUILTIN:
+        st.caption(f"{state.BUILTIN[src].credit}. Sources and licences: README, Credits.")
+    if src in state.SYNTHETIC:
         state.bind(st.select_slider, "size", "Matrix size", options=list(state.SIZES),
                    help="Images are generated at this size (pixels per side).")
     if src == "ellipses":
@@ -30,9 +33,21 @@ with st.sidebar:
         from ui import upload
 
         upload.uploader()
+    rec = state.scan_record() if src not in state.SYNTHETIC else None
+    if rec is not None and rec["kspace"].ndim == 3:
+        state.bind(st.selectbox, "pw", "Prewhiten coils", options=list(state.PREWHITEN),
+                   format_func=lambda v: f"{v}: {state.PREWHITEN[v]}",
+                   help="Decorrelate the coils' noise and equalise its power before any "
+                        "reconstruction; every page uses the prewhitened data. The noise covariance "
+                        "comes from the file's noise scan; without one, 'on' estimates it from the "
+                        "outermost k-space samples, which assumes they hold noise only.")
     state.noise_controls()  # shared: every page reconstructs from this noisy k-space
 
 data = state.current_data()
+if data.acquired is not None:
+    st.info(f"This scan is already undersampled: {100 * float(np.mean(data.acquired)):.1f} % of k-space "
+            "was acquired (the missing samples are zero). Its image here is zero-filled"
+            + ("" if data.has_reference else ", and no fully sampled reference exists") + ".")
 
 with st.sidebar:
     st.header("Manipulate k-space")
@@ -101,6 +116,18 @@ with col2:
     widgets.chart(image_figure(np.angle(k_show), "k-space phase", kspace=True, zmin=-np.pi, zmax=np.pi,
                                colorscale="twilight", value_label="phase (rad)"), key="ex_kphase")
 
+if data.noise is not None:
+    with st.expander(f"Coil noise ({data.noise.source}, {data.noise.n_samples} samples per coil)"):
+        corr = data.noise.correlation.astype(np.float32)
+        power = np.real(np.diag(data.noise.covariance))
+        a, b = st.columns(2)
+        widgets.chart(where=a, fig=image_figure(corr, "Noise correlation |ρ| between coils", zmin=0, zmax=1,
+                                                colorscale="viridis", value_label="|ρ|", height=320),
+                      key="ex_noisecorr")
+        b.dataframe({"coil": list(range(len(power))), "noise power (relative)": power / power.mean()},
+                    hide_index=True)
+        b.caption("The data every page uses are prewhitened with this covariance: afterwards the "
+                  "coils' noise is uncorrelated with equal power (README: Prewhitening).")
 m = cached.metrics(data.truth, mag)
 c = st.columns(3)
 c[0].metric("PSNR vs original", f"{m['psnr']:.1f} dB")

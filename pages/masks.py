@@ -38,18 +38,25 @@ with st.sidebar:
 
 data = state.current_data()
 shape = data.shape
+with st.sidebar:
+    state.undersampled_controls(data)
 
 
 def mask_panel(mask: np.ndarray, label: str, key: str) -> None:
     psf, inco = cached.psf(mask)
+    if data.acquired is not None:
+        mask = mask & data.acquired  # a scan's unmeasured points are never sampled
     zf = cached.zero_filled(data.kspace, mask)
-    m = cached.metrics(data.truth, zf)
+    m = state.score(data, zf)
     c = st.columns(4)
     c[0].metric("Achieved acceleration", f"{rc.achieved_acceleration(mask):.2f}×")
     lines, region = rc.center_lines(mask), rc.center_region(mask)
     c[1].metric("Centre", f"{lines} lines" if lines else f"{region[0]}×{region[1]} px")
     c[2].metric("Incoherence", f"{inco:.3f}", help="Peak side lobe / main lobe of the PSF (lower is better).")
-    c[3].metric("Zero-filled PSNR", f"{m['psnr']:.1f} dB", help=f"SSIM {m['ssim']:.3f}")
+    if m is not None:
+        c[3].metric("Zero-filled PSNR", f"{m['psnr']:.1f} dB", help=f"SSIM {m['ssim']:.3f}")
+    else:
+        c[3].metric("Zero-filled PSNR", "—", help=state.NO_REFERENCE)
     a, b = st.columns(2)
     widgets.chart(where=a, fig=image_figure(mask.astype(np.float32), f"{label}: mask", kspace=True, zmin=0, zmax=1,
                                     value_label="sampled", height=320), key=f"{key}_mask")
@@ -58,16 +65,17 @@ def mask_panel(mask: np.ndarray, label: str, key: str) -> None:
                        key=f"{key}_psf")
     widgets.chart(where=a, fig=image_figure(zf, f"{label}: zero-filled", zmin=0, zmax=1, value_label="|x|",
                                     height=320), key=f"{key}_zf")
-    widgets.chart(where=b, fig=image_figure(np.abs(zf - data.truth), f"{label}: |error|", zmin=0, zmax=0.3,
-                                    colorscale="inferno", value_label="|error|", height=320),
-                       key=f"{key}_err")
+    if data.has_reference:
+        widgets.chart(where=b, fig=image_figure(np.abs(zf - data.truth), f"{label}: |error|", zmin=0, zmax=0.3,
+                                                colorscale="inferno", value_label="|error|", height=320),
+                      key=f"{key}_err")
 
 
-mask = state.current_mask(shape)
+mask = state.current_mask(data)
 if compare:
     left, right = st.columns(2)
     with left:
-        st.subheader(state.mask_summary())
+        st.subheader(state.mask_summary(data))
         mask_panel(mask, "A", "mk_a")
     with right:
         c = st.columns(3)
@@ -83,7 +91,7 @@ if compare:
         else:
             mask_panel(mask2, "B", "mk_b")
 else:
-    st.subheader(state.mask_summary())
+    st.subheader(state.mask_summary(data))
     mask_panel(mask, "Mask", "mk_a")
 st.caption(f"Data: {data.description}.")
 state.sync_url()

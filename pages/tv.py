@@ -56,10 +56,12 @@ with st.sidebar:
         )
 
 data = state.current_data()
-mask = state.current_mask(data.shape)
+with st.sidebar:
+    state.undersampled_controls(data)
+mask = state.current_mask(data)
 y = data.kspace * mask
 sens = cached.sens_maps(data.kspace, mask) if data.multicoil else None
-st.caption(f"Data: {data.description}; {state.mask_summary()}."
+st.caption(f"Data: {data.description}; {state.mask_summary(data)}."
            + (" Multi-coil: SENSE model with coil maps estimated from the calibration region."
               if data.multicoil else ""))
 
@@ -69,7 +71,7 @@ results: dict = st.session_state.setdefault("tv_results", {})
 for entry in results.values():
     if entry["status"] == "running":
         entry["status"] = "stopped"
-key = (data.description, state.mask_summary(), method, float(lam), repr(config))
+key = (data.description, state.mask_summary(data), method, float(lam), repr(config))
 
 b1, b2, _ = st.columns([1, 1, 4])
 run = b1.button("Run", type="primary", key="tv_run", help="Start the solve (results are kept per setting).")
@@ -80,13 +82,18 @@ result_slot = st.container()
 
 
 def draw_curves(history: list[rc.IterationRecord], slot, tag: str) -> None:
-    h = {f: np.array([getattr(r, f) for r in history]) for f in ("objective", "data_term", "tv_term", "psnr", "ssim")}
+    h = {f: np.array([getattr(r, f) for r in history])
+         for f in ("objective", "data_term", "tv_term", "rel_change", "psnr", "ssim")}
     c1, c2 = slot.columns(2)
     widgets.chart(where=c1, fig=curves_figure({"objective": h["objective"], "data term": h["data_term"],
                                        "λ·TV term": lam * h["tv_term"]}, title="Loss", log_y=True),
                         key=f"tv_loss_{tag}")
-    widgets.chart(where=c2, fig=curves_figure({"PSNR (dB)": h["psnr"]}, title="PSNR against the reference"),
-                        key=f"tv_psnr_{tag}")
+    if data.has_reference:
+        widgets.chart(where=c2, fig=curves_figure({"PSNR (dB)": h["psnr"]}, title="PSNR against the reference"),
+                      key=f"tv_psnr_{tag}")
+    else:
+        widgets.chart(where=c2, fig=curves_figure({"relative change": h["rel_change"]}, title="Relative change per iteration",
+                                                  log_y=True), key=f"tv_rel_{tag}")
 
 
 if run and key in results and results[key]["status"] == "done":
@@ -96,7 +103,8 @@ elif run:
     results[key] = entry
     bar = progress.progress(0.0, text="Starting (the first run of a method compiles it)…")
     try:
-        gen = rc.tv_iterations(y, mask, lam, method, config=config, reference=data.truth,
+        gen = rc.tv_iterations(y, mask, lam, method, config=config,
+                               reference=data.truth if data.has_reference else None,
                                chunk=CHUNK[method], sens=sens)
         last_draw = 0.0
         for rec, snapshot in gen:
@@ -106,8 +114,9 @@ elif run:
                 entry["image"], entry["image_iteration"] = snapshot(), snapshot.iteration
             # Redraw a few times a second, not every chunk: drawing costs more than ADMM steps.
             if rec.iteration % CHUNK[method] == 0 and time.perf_counter() - last_draw > 0.25:
+                score = f" · PSNR {rec.psnr:.2f} dB" if data.has_reference else ""
                 bar.progress(rec.iteration / config.max_iter,
-                             text=f"Iteration {rec.iteration}/{config.max_iter} · PSNR {rec.psnr:.2f} dB")
+                             text=f"Iteration {rec.iteration}/{config.max_iter}{score}")
                 draw_curves(entry["history"], chart_slot.container(), f"live{rec.iteration}")
                 last_draw = time.perf_counter()
         entry["status"] = "done"
@@ -129,17 +138,27 @@ else:
     draw_curves(hist, chart_slot.container(), "final")
     img = np.abs(entry["image"])
     zf = cached.zero_filled(data.kspace, mask)
-    m, mz = cached.metrics(data.truth, img), cached.metrics(data.truth, zf)
+    m, mz = state.score(data, img), state.score(data, zf)
     with result_slot:
         c = st.columns(4)
-        c[0].metric("PSNR", f"{m['psnr']:.2f} dB", f"{m['psnr'] - mz['psnr']:+.1f} dB vs zero-filled")
-        c[1].metric("SSIM", f"{m['ssim']:.4f}", f"{m['ssim'] - mz['ssim']:+.3f}")
-        c[2].metric("NMSE", f"{m['nmse']:.2e}")
+        if m is not None:
+            c[0].metric("PSNR", f"{m['psnr']:.2f} dB", f"{m['psnr'] - mz['psnr']:+.1f} dB vs zero-filled")
+            c[1].metric("SSIM", f"{m['ssim']:.4f}", f"{m['ssim'] - mz['ssim']:+.3f}")
+            c[2].metric("NMSE", f"{m['nmse']:.2e}")
+        else:
+            c[0].metric("PSNR", "—", help=state.NO_REFERENCE)
+            c[1].metric("Final objective", f"{hist[-1].objective:.3e}")
+            c[2].metric("Relative change", f"{hist[-1].rel_change:.1e}")
         c[3].metric("Iterations · time", f"{len(hist)} · {entry['elapsed']:.2f} s")
         a, b = st.columns(2)
-        widgets.chart(where=a, fig=image_figure(img, "TV reconstruction", zmin=0, zmax=1, value_label="|x|"), key="tv_img")
-        widgets.chart(where=b, fig=image_figure(np.abs(img - data.truth), "|error|", zmin=0, zmax=0.1,
-                                        colorscale="inferno", value_label="|error|"), key="tv_err")
+        top = 1.0 if data.has_reference else float(np.percentile(img, 99.5)) or 1.0
+        widgets.chart(where=a, fig=image_figure(img, "TV reconstruction", zmin=0, zmax=top, value_label="|x|"), key="tv_img")
+        if data.has_reference:
+            widgets.chart(where=b, fig=image_figure(np.abs(img - data.truth), "|error|", zmin=0, zmax=0.1,
+                                                    colorscale="inferno", value_label="|error|"), key="tv_err")
+        else:
+            widgets.chart(where=b, fig=image_figure(zf, "Zero-filled (for comparison)", zmin=0, zmax=top,
+                                                    value_label="|x|"), key="tv_zf")
 
 with st.expander("λ sweep: which weight is best for these data?"):
     c = st.columns(3)
@@ -147,8 +166,11 @@ with st.expander("λ sweep: which weight is best for these data?"):
     hi = c[1].number_input("Largest λ", 1e-7, 10.0, 1e-1, format="%.1e", key="sw_hi", help="End of the sweep.")
     n = c[2].number_input("Points", 2, 25, 9, key="sw_n", help="Log-spaced weights between the two.")
     sweeps: dict = st.session_state.setdefault("tv_sweeps", {})
-    skey = (data.description, state.mask_summary(), method, repr(config), float(lo), float(hi), int(n))
-    if st.button("Run sweep", key="sw_run", help="Reconstruct once per λ and score each against the reference."):
+    skey = (data.description, state.mask_summary(data), method, repr(config), float(lo), float(hi), int(n))
+    if not data.has_reference:
+        st.info("A sweep scores each λ against a fully sampled reference, and this scan has none. "
+                + "Judge λ by eye here: too small leaves noise and aliasing, too large flattens detail.")
+    elif st.button("Run sweep", key="sw_run", help="Reconstruct once per λ and score each against the reference."):
         if lo >= hi:
             st.error(f"Smallest λ ({lo:g}) must be below the largest ({hi:g}).")
         else:

@@ -34,7 +34,7 @@ class NoiseEstimate(NamedTuple):
     Attributes:
         covariance: complex128 (C, C), Hermitian, ``E[n nᴴ]`` per k-space sample.
         n_samples: noise samples per coil it was estimated from.
-        source: ``"noise scan"`` or ``"k-space corners"``.
+        source: ``"noise scan"`` or ``"k-space periphery"`` (corners, or outermost samples).
     """
 
     covariance: np.ndarray
@@ -72,7 +72,9 @@ def corner_samples(kspace: ArrayLike, mask: ArrayLike | None = None,
     """Samples of the four corners of multi-coil k-space (C, H, W) -> (C, N).
 
     Each corner block is ``round(fraction * H) x round(fraction * W)`` (at least 2 x 2); with a
-    ``mask`` of acquired points only those are used.
+    ``mask`` of acquired points only those are used. Undersampled scans often acquire nothing
+    in the corners (variable-density patterns inside an ellipse); then the outermost
+    ``fraction`` of the acquired samples by distance from DC are used instead (at least 64).
     """
     k = as_array(kspace, "kspace", min_ndim=3)
     if k.ndim != 3:
@@ -84,7 +86,14 @@ def corner_samples(kspace: ArrayLike, mask: ArrayLike | None = None,
         for xs in (slice(0, bw), slice(w - bw, w)):
             sel[ys, xs] = True
     if mask is not None:
-        sel &= np.asarray(mask, bool)
+        acquired = np.asarray(mask, bool)
+        sel &= acquired
+        if np.count_nonzero(sel) < 4 * c:
+            yy, xx = np.indices((h, w))
+            r = np.hypot((yy - h // 2) / h, (xx - w // 2) / w)[acquired]
+            n = min(r.size, max(64, round(fraction * r.size)))
+            cut = np.sort(r)[-n] if n else np.inf
+            sel = acquired & (np.hypot((yy - h // 2) / h, (xx - w // 2) / w) >= cut)
     return k[:, sel]
 
 
@@ -99,7 +108,7 @@ def estimate_noise(kspace: ArrayLike, noise: ArrayLike | None = None,
     if noise is not None:
         samples, source = as_array(noise, "noise samples", min_ndim=2), "noise scan"
     else:
-        samples, source = corner_samples(kspace, mask), "k-space corners"
+        samples, source = corner_samples(kspace, mask), "k-space periphery"
     c = samples.shape[0]
     if samples.ndim != 2 or samples.shape[1] < 4 * c:
         raise ValueError(

@@ -39,6 +39,60 @@ def noisy_kspace(kspace: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
     return rc.add_noise(kspace, snr_db, seed)
 
 
+def scan_record(loaded, size, mode: str) -> dict:
+    """What the pages need of a loaded file (``recon_core.io.LoadedData``), prepared.
+
+    Keys: ``truth`` (float32 (H, W), max 1), ``kspace`` (complex64, fully sampled or as
+    acquired), ``description``, ``n_slices``, ``slice_index``, ``n_coils``, ``scale``,
+    ``acquired`` (bool (H, W) of an already-undersampled scan, else None), ``has_reference``,
+    ``noise`` (complex64 (C, N) noise-scan samples on the prepared scale, or None), ``axes``,
+    ``axes_roles``, ``axes_guessed``, ``selectable`` and ``variables`` (for the choosers).
+    """
+    from recon_core import io as rio
+
+    prepared = rio.prepare(loaded, None if size == "keep" else int(size), mode)
+    kspace = rc.fft2c(prepared.image) if prepared.kspace is None else np.array(prepared.kspace)
+    if prepared.mask is not None:
+        kspace = kspace * prepared.mask
+    noise = None if loaded.noise is None else (np.array(loaded.noise) / prepared.scale).astype(np.complex64)
+    return {
+        "truth": np.array(prepared.target, dtype=np.float32),
+        "kspace": kspace.astype(np.complex64),
+        "description": prepared.source,
+        "n_slices": loaded.n_slices,
+        "slice_index": loaded.slice_index,
+        "n_coils": prepared.n_coils,
+        "scale": float(prepared.scale),
+        "acquired": None if prepared.mask is None else np.array(prepared.mask, dtype=bool),
+        "has_reference": bool(prepared.has_reference),
+        "noise": noise,
+        "axes": loaded.axes,
+        "axes_roles": loaded.axes_roles,
+        "axes_guessed": loaded.axes_guessed,
+        "selectable": dict(loaded.selectable),
+        "variables": list(loaded.metadata.get("variables", [])),
+        "format": loaded.format,
+        "metadata": {k: v for k, v in loaded.metadata.items() if isinstance(v, (str, int, float, bool))},
+    }
+
+
+@st.cache_data(show_spinner="Reading the built-in scan…", max_entries=4)
+def builtin_scan(name: str) -> dict:
+    """The record (:func:`scan_record`) of a built-in real scan, at its own size."""
+    from recon_core.datasets import load_builtin
+
+    return scan_record(load_builtin(name), "keep", "crop")
+
+
+@st.cache_data(show_spinner="Prewhitening the coils…", max_entries=16)
+def prewhitened(kspace: np.ndarray, noise: np.ndarray | None, acquired: np.ndarray | None):
+    """(prewhitened k-space, the NoiseEstimate used): noise scan, else k-space corners."""
+    from recon_core.coil_noise import estimate_noise, prewhiten
+
+    est = estimate_noise(kspace, noise, acquired)
+    return prewhiten(kspace, est.covariance), est
+
+
 @st.cache_data(show_spinner=False, max_entries=4)
 def home_example(size: int) -> dict[str, np.ndarray]:
     """The home page's figure data, computed without TensorFlow.

@@ -22,7 +22,13 @@ import streamlit as st
 import recon_core as rc
 from ui import cached
 
-SOURCES = {"phantom": "Shepp–Logan phantom", "ellipses": "Random ellipses", "upload": "Uploaded file"}
+from recon_core.datasets import BUILTIN
+
+SOURCES = {"phantom": "Shepp–Logan phantom", "ellipses": "Random ellipses",
+           **{name: scan.title for name, scan in BUILTIN.items()}, "upload": "Uploaded file"}
+SYNTHETIC = ("phantom", "ellipses")
+PREWHITEN = {"auto": "with the file's noise scan", "on": "always (noise scan, else k-space periphery)",
+             "off": "never"}  # generated at the `size` setting; the others are scans
 SIZES = (64, 128, 192, 256, 320, 384)
 
 # Parsers raise ValueError for values that cannot be used.
@@ -70,6 +76,18 @@ def _snr(v) -> int | None:
     return int(f)
 
 
+def _flag(v) -> bool:
+    """``1``/``0`` (also true/false, on/off) in the URL."""
+    if isinstance(v, bool):
+        return v
+    text = str(v).strip().lower()
+    if text in ("1", "true", "on", "yes"):
+        return True
+    if text in ("0", "false", "off", "no"):
+        return False
+    raise ValueError("must be 1 or 0")
+
+
 def _method(v: str) -> str:
     return _choice(rc.METHODS)(v)  # rc.METHODS imports the TV solvers: only when asked
 
@@ -81,6 +99,8 @@ SETTINGS: dict[str, tuple[Callable[[], Any], Callable[[Any], Any]]] = {
     "eseed": (lambda: 0, _int_in(0, 10_000)),
     "snr": (lambda: None, _snr),  # k-space SNR in dB of the noise added to the data; None: none
     "nseed": (lambda: 0, _int_in(0, 10_000)),  # seed of that noise
+    "pw": (lambda: "auto", _choice(("auto", "on", "off"))),  # prewhiten multi-coil scans
+    "further": (lambda: False, _flag),  # undersample an already-undersampled scan further
     "mkind": (lambda: "random", _choice(rc.MASK_KINDS)),
     "accel": (lambda: 4.0, _float_in(1.0, 16.0)),
     "cf": (lambda: 0.0, _float_in(0.0, 0.5)),
@@ -144,7 +164,8 @@ def cfg() -> Settings:
 def sync_url() -> None:
     """Write the current settings into the URL (only those that differ from the defaults)."""
     c = cfg()
-    wanted = {k: str(v) for k, v in c.items() if v != default(k)}
+    wanted = {k: (str(int(v)) if isinstance(v, bool) else str(v))
+              for k, v in c.items() if v != default(k)}
     for k in list(st.query_params):
         if k in SETTINGS and k not in wanted:
             del st.query_params[k]
@@ -209,11 +230,21 @@ class WorkingData:
         kspace: complex64, fully sampled: (H, W) single-coil or (C, H, W) multi-coil; with
             the noise of the ``snr`` setting when it is on (the truth stays noiseless).
         description: where the data came from, in words (and the SNR when noise is on).
+        acquired: bool (H, W), the points an already-undersampled scan holds; None when the
+            data are fully sampled. Masks act only within it (:func:`current_mask`).
+        has_reference: False when no fully sampled reference exists (undersampled scans
+            without a stored one): ``truth`` is then only the zero-filled image of the acquired
+            data, and pages show no reference metrics or error maps.
+        noise: the coil noise estimate used to prewhiten (:class:`recon_core.coil_noise.NoiseEstimate`),
+            or None.
     """
 
     truth: np.ndarray
     kspace: np.ndarray
     description: str
+    acquired: np.ndarray | None = None
+    has_reference: bool = True
+    noise: Any = None
 
     @property
     def multicoil(self) -> bool:
@@ -224,12 +255,21 @@ class WorkingData:
         return tuple(self.kspace.shape[-2:])
 
 
-def _uploaded() -> dict | None:
-    return st.session_state.get("upload") if cfg()["src"] == "upload" else None
+def scan_record() -> dict | None:
+    """The record (``ui.cached.scan_record``) of the chosen scan: uploaded or built in."""
+    src = cfg()["src"]
+    if src == "upload":
+        return st.session_state.get("upload")
+    if src in BUILTIN:
+        try:
+            return cached.builtin_scan(src)
+        except ValueError as exc:  # a broken installation: say so, fall back to the phantom
+            st.error(f"The built-in scan {BUILTIN[src].title!r} could not be read: {exc}")
+    return None
 
 
 def _source_description() -> str:
-    c, up = cfg(), _uploaded()
+    c, up = cfg(), scan_record()
     if up is not None:
         return up["description"]
     if c["src"] == "ellipses":
@@ -254,23 +294,34 @@ def current_data() -> WorkingData:
     With the ``snr`` setting on, the fully sampled k-space (all coils) carries noise at that
     SNR, seeded by ``nseed``, before any mask; ``truth`` is the noiseless image.
     """
-    c, up = cfg(), _uploaded()
+    c, up = cfg(), scan_record()
+    acquired, has_ref, noise, notes = None, True, None, []
     if up is not None:
         truth, kspace = up["truth"], up["kspace"]
+        acquired, has_ref = up.get("acquired"), up.get("has_reference", True)
+        if kspace.ndim == 3 and (c["pw"] == "on" or (c["pw"] == "auto" and up.get("noise") is not None)):
+            try:
+                kspace, noise = cached.prewhitened(kspace, up.get("noise"), acquired)
+                notes.append(f"coils prewhitened (noise from the {noise.source})")
+            except ValueError as exc:
+                notes.append(f"coils not prewhitened: {exc}")
     else:
         truth = (cached.ellipses(c["size"], c["eseed"]) if c["src"] == "ellipses"
                  else cached.phantom(c["size"]))
         kspace = cached.kspace(truth)
+    desc = data_description()
     if c["snr"] is not None:
         try:
             kspace = cached.noisy_kspace(kspace, float(c["snr"]), int(c["nseed"]))
+            if acquired is not None:  # noise only where the scan measured something
+                kspace = kspace * acquired
         except ValueError as exc:
             st.error(f"Noise not added: {exc}")
-            return WorkingData(truth, kspace, _source_description())
-    return WorkingData(truth, kspace, data_description())
+            desc = _source_description()
+    return WorkingData(truth, kspace, ", ".join([desc, *notes]), acquired, has_ref, noise)
 
 
-def current_mask(shape: tuple[int, int]) -> np.ndarray:
+def designed_mask(shape: tuple[int, int]) -> np.ndarray:
     """The mask chosen on the mask designer, for data of this shape.
 
     If the settings are invalid (say, a centre fraction above 1/acceleration), the error is
@@ -291,7 +342,51 @@ def current_mask(shape: tuple[int, int]) -> np.ndarray:
     return m
 
 
-def mask_summary() -> str:
+def current_mask(data: WorkingData | tuple[int, int]) -> np.ndarray:
+    """The sampling mask every page applies to ``data`` (or to data of a shape).
+
+    Fully sampled data: the designed mask. An already-undersampled scan: its own acquired
+    pattern, or, with the ``further`` setting on, the designed mask within it (points the scan
+    never measured are never "sampled").
+    """
+    if not isinstance(data, WorkingData):
+        return designed_mask(tuple(data))
+    if data.acquired is None:
+        return designed_mask(data.shape)
+    if not cfg()["further"]:
+        return data.acquired
+    return data.acquired & designed_mask(data.shape)
+
+
+def mask_summary(data: WorkingData | None = None) -> str:
+    """The mask in words; for an undersampled scan, its own pattern (and the further mask)."""
     c = cfg()
     cf = f", centre fraction {c['cf']:.3f}" if c["cf"] > 0 else ""
-    return f"{c['mkind']} mask, {c['accel']:g}×{cf}, seed {c['mseed']}"
+    designed = f"{c['mkind']} mask, {c['accel']:g}×{cf}, seed {c['mseed']}"
+    if data is None or data.acquired is None:
+        return designed
+    own = f"the scan's own sampling ({100 * float(np.mean(data.acquired)):.1f} % acquired)"
+    return f"{own} ∩ {designed}" if c["further"] else own
+
+
+def undersampled_controls(data: WorkingData) -> None:
+    """For an already-undersampled scan: say so, and offer to undersample further within it."""
+    if data.acquired is None:
+        return
+    st.info(f"This scan is already undersampled: {100 * float(np.mean(data.acquired)):.1f} % of "
+            "k-space was acquired, and that pattern is the mask. "
+            + ("" if data.has_reference else "No fully sampled reference exists, so PSNR, SSIM, "
+               "NMSE and error maps are not shown."))
+    bind(st.toggle, "further", "Undersample further within the acquired points",
+         help="Apply the designed mask on top of the scan's own sampling (their intersection).")
+
+
+def score(data: WorkingData, image: np.ndarray) -> dict[str, float] | None:
+    """PSNR/SSIM/NMSE of ``image`` against the reference, or None when there is none."""
+    return cached.metrics(data.truth, image) if data.has_reference else None
+
+
+NO_REFERENCE = ("No fully sampled reference exists for this scan, so reconstructions are shown "
+                "without reference metrics or error maps.")
+
+

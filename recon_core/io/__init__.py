@@ -6,12 +6,17 @@ Loaders (all return :class:`LoadedData`, all raise :class:`DataLoadError` for ba
 :func:`load_npy`, :func:`load_npz`, :func:`load_bart`. Sizes are bounded by :class:`LoadLimits`;
 which slice, axis, kind (image or k-space) and ``.npz`` array to load are :class:`LoadOptions`.
 
+What a file holds: axis roles guessed and reported (:func:`guess_axes`, :data:`AXIS_ROLES`),
+already-undersampled k-space detected (:func:`acquired_pattern`, :func:`mark_acquired`).
+
 Preparation: :func:`prepare` -> :class:`PreparedData` (crop/pad or resize, magnitude scaled to
 max 1 with the scale kept). Export: :func:`to_png_bytes`, :func:`to_npy_bytes`,
 :func:`to_npz_bytes`, :func:`config_to_json`, :func:`config_from_json`.
 """
 
 from recon_core.io._arrays import looks_like_kspace
+from recon_core.io.acquired import Acquisition, acquired_pattern, mark_acquired
+from recon_core.io.layout import arrange, describe_axes, guess_axes
 from recon_core.io.bart import load_bart, parse_bart_header
 from recon_core.io.dicom import load_dicom
 from recon_core.io.export import (
@@ -27,11 +32,13 @@ from recon_core.io.load import detect_format, load_file, load_files, supported_e
 from recon_core.io.loaded import LoadedData
 from recon_core.io.nifti import load_nifti
 from recon_core.io.npy import load_npy, load_npz, read_npy_header
-from recon_core.io.options import KINDS, LoadOptions
+from recon_core.io.options import AXIS_ROLES, KINDS, LoadOptions
 from recon_core.io.prepare import PreparedData, crop_or_pad, prepare
 from recon_core.io.raster import load_picture
 
 __all__ = [
+    "AXIS_ROLES",
+    "Acquisition",
     "DEFAULT_LIMITS",
     "KINDS",
     "REASONS",
@@ -40,10 +47,14 @@ __all__ = [
     "LoadOptions",
     "LoadedData",
     "PreparedData",
+    "acquired_pattern",
+    "arrange",
     "config_from_json",
     "config_to_json",
     "crop_or_pad",
+    "describe_axes",
     "detect_format",
+    "guess_axes",
     "load_bart",
     "load_dicom",
     "load_fastmri_h5",
@@ -54,6 +65,7 @@ __all__ = [
     "load_npz",
     "load_picture",
     "looks_like_kspace",
+    "mark_acquired",
     "parse_bart_header",
     "prepare",
     "read_npy_header",
