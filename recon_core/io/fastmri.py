@@ -15,7 +15,7 @@ from recon_core.io._validate import dims, finish_kspace, finish_reference
 from recon_core.io.limits import DEFAULT_LIMITS, DataLoadError, LoadLimits
 from recon_core.io.loaded import LoadedData
 
-__all__ = ["load_fastmri_h5", "has_hdf5_signature"]
+__all__ = ["load_fastmri_h5", "loaded_from_fastmri", "has_hdf5_signature"]
 
 
 def has_hdf5_signature(src: SourceBytes) -> bool:
@@ -77,6 +77,11 @@ def load_fastmri_h5(
     meta, arrays = isolated.read(
         "fastmri", src, {"slice_index": slice_index}, limits, isolate=isolate, what="HDF5 file"
     )
+    return loaded_from_fastmri(meta, arrays, src.name, limits)
+
+
+def loaded_from_fastmri(meta: dict, arrays: dict, filename: str, limits: LoadLimits) -> LoadedData:
+    """:class:`LoadedData` from the answer of the fastMRI reader (:mod:`.readers.fastmri`)."""
     kspace = finish_kspace(arrays["kspace"], limits, "'kspace' slice")
     ref = arrays.get("reference")
     name = meta["reference_name"]
@@ -102,7 +107,7 @@ def load_fastmri_h5(
         slice_index=idx,
         source=", ".join(parts),
         format="fastmri-h5",
-        filename=src.name,
+        filename=filename,
         reference=reference,
         reference_name=name if reference is not None else None,
         mask=None if mask is None else np.asarray(mask, dtype=bool),

@@ -19,6 +19,7 @@ import numpy as np
 
 #: Reader name -> module (relative to this package) with a ``read(file, params, limits)``.
 READERS = {
+    "hdf5": ".hdf5",
     "fastmri": ".fastmri",
     "ismrmrd": ".ismrmrd_h5",
     "matlab": ".matlab",

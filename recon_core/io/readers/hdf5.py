@@ -1,0 +1,65 @@
+"""Tell the HDF5 layouts apart (fastMRI, ISMRMRD, MATLAB v7.3) and read with the right reader.
+
+All three are HDF5 files, often all named ``.h5``; opening one needs the HDF5 C library, so
+the content is probed here, inside the helper process, and the matching reader runs in the
+same process. ``meta["container"]`` says which one it was.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .wire import ReadError
+
+#: Container -> reader module.
+CONTAINERS = {"fastmri": ".fastmri", "ismrmrd": ".ismrmrd_h5", "matlab": ".matlab"}
+
+MATLAB_MAGIC = b"MATLAB"
+
+
+def _head(file, n: int = 128) -> bytes:
+    if isinstance(file, str):
+        with open(file, "rb") as f:
+            return f.read(n)
+    pos = file.tell()
+    head = file.read(n)
+    file.seek(pos)
+    return head
+
+
+def container(file) -> tuple[str, list[str]]:
+    """``("fastmri" | "ismrmrd" | "matlab", root names)`` of an HDF5 file.
+
+    Raises:
+        ReadError: a readable HDF5 file with none of the three layouts (reason "missing").
+    """
+    import h5py
+
+    if _head(file).startswith(MATLAB_MAGIC):
+        return "matlab", []
+    with h5py.File(file, "r") as f:
+        names = sorted(f.keys())
+        if "kspace" in f:
+            return "fastmri", names
+        for name in names:
+            g = f[name]
+            if isinstance(g, h5py.Group) and "xml" in g and "data" in g:
+                return "ismrmrd", names
+        if any(isinstance(f[n], h5py.Dataset) and "MATLAB_class" in f[n].attrs for n in names):
+            return "matlab", names
+    shown = ", ".join(repr(n) for n in names[:10]) + (" ..." if len(names) > 10 else "")
+    raise ReadError(
+        f"HDF5 file has no 'kspace' dataset (found: {shown or 'nothing'}); expected the fastMRI "
+        "layout, an ISMRMRD file (a group with 'xml' and 'data') or a MATLAB v7.3 .mat file",
+        "missing",
+    )
+
+
+def read(file, params: dict, limits: dict) -> tuple[dict, dict]:
+    """Probe the layout, then read with its reader; ``meta["container"]`` names it."""
+    kind, _ = container(file)
+    if not isinstance(file, str):
+        file.seek(0)
+    module = importlib.import_module(CONTAINERS[kind], __package__)
+    meta, arrays = module.read(file, params, limits)
+    return {**meta, "container": kind}, arrays
