@@ -25,9 +25,15 @@ __all__ = ["read_isolated", "read_inline", "read"]
 
 _IO_DIR = Path(__file__).resolve().parent
 # Import the readers package by path, as the top-level package ``readers``; nothing else of
-# recon_core is on the helper's path.
+# recon_core is on the helper's path: not the current directory, and not recon_core/io
+# either, whose modules would shadow the format libraries (recon_core/io/ismrmrd.py would
+# be found for ``import ismrmrd``).
 _BOOT = (
-    "import sys, runpy; sys.path[0] = sys.argv[1]; sys.argv = sys.argv[1:]; "
+    "import sys, runpy, importlib.util as iu; d = sys.argv[1] + '/readers'; "
+    "s = iu.spec_from_file_location('readers', d + '/__init__.py', "
+    "submodule_search_locations=[d]); "
+    "m = iu.module_from_spec(s); sys.modules['readers'] = m; s.loader.exec_module(m); "
+    "sys.flags.safe_path or sys.path.pop(0); sys.argv = sys.argv[1:]; "
     "runpy.run_module('readers', run_name='__main__', alter_sys=True)"
 )
 

@@ -1,4 +1,8 @@
-"""``python -m readers CONFIG`` (with ``recon_core/io`` first on ``sys.path``): the helper process."""
+"""``python -m readers CONFIG``: the helper process.
+
+Booted by :mod:`recon_core.io.isolated`, which imports this package by its path and leaves no
+directory of recon_core on ``sys.path``.
+"""
 
 import sys
 
