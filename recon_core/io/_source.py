@@ -23,7 +23,9 @@ Source = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO]
 
 #: Format id -> extensions (lower case, with dot). ``.nii.gz`` is matched before ``.gz``.
 EXTENSIONS: dict[str, tuple[str, ...]] = {
-    "fastmri-h5": (".h5", ".hdf5"),
+    "hdf5": (".h5", ".hdf5", ".mrd"),  # fastMRI, ISMRMRD or MATLAB v7.3: told apart by content
+    "matlab": (".mat",),
+    "twix": (".dat",),
     "dicom": (".dcm", ".dicom", ".ima"),
     "nifti": (".nii", ".nii.gz"),
     "png": (".png",),
@@ -148,7 +150,9 @@ def format_from_extension(name: str) -> str | None:
 def format_from_magic(head: bytes, name: str) -> str | None:
     """Format id from the first bytes (at least 1024 when the file is that long), or None."""
     if head.startswith(HDF5_SIGNATURE):
-        return "fastmri-h5"
+        return "hdf5"
+    if head.startswith(b"MATLAB"):  # the text header of MAT v5-v7 and v7.3 (its user block)
+        return "matlab"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
     if head.startswith(b"\xff\xd8\xff"):

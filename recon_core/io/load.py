@@ -18,7 +18,9 @@ from recon_core.io._source import (
 from recon_core.io.acquired import mark_acquired
 from recon_core.io.bart import load_bart
 from recon_core.io.dicom import load_dicom
-from recon_core.io.fastmri import load_fastmri_h5
+from recon_core.io.hdf5 import load_hdf5
+from recon_core.io.matlab import load_matlab
+from recon_core.io.twix import load_twix
 from recon_core.io.limits import DEFAULT_LIMITS, DataLoadError, LoadLimits
 from recon_core.io.loaded import LoadedData
 from recon_core.io.nifti import load_nifti
@@ -34,7 +36,8 @@ def detect_format(
 ) -> str:
     """Format id of ``source``: magic bytes first, then the extension.
 
-    Returns one of ``"fastmri-h5"``, ``"dicom"``, ``"nifti"``, ``"png"``, ``"jpeg"``, ``"npy"``,
+    Returns one of ``"hdf5"`` (fastMRI, ISMRMRD or MATLAB v7.3: told apart when read),
+    ``"matlab"``, ``"twix"``, ``"dicom"``, ``"nifti"``, ``"png"``, ``"jpeg"``, ``"npy"``,
     ``"npz"``, ``"bart"``.
 
     :Examples:
@@ -88,7 +91,8 @@ def load_file(
     options: LoadOptions | None = None,
     **keywords: Any,
 ) -> LoadedData:
-    """Load any supported file: fastMRI ``.h5``, DICOM, NIfTI, PNG/JPEG, ``.npy``/``.npz``, BART.
+    """Load any supported file: fastMRI or ISMRMRD ``.h5``, Siemens twix ``.dat``, MATLAB ``.mat``,
+    DICOM, NIfTI, PNG/JPEG, ``.npy``/``.npz``, BART.
 
     The format comes from the magic bytes when they identify one, otherwise from the
     extension of ``filename`` (or of the path). K-space that was already undersampled (the
@@ -104,7 +108,9 @@ def load_file(
         filename: the file's name, needed for bytes (dispatch and messages).
         options, keywords: a :class:`LoadOptions` and/or its fields as keywords:
             ``slice_index`` (None: the middle slice), ``axis``, ``kind``, ``key`` (of an
-            ``.npz``) and ``limits``; :class:`LoadOptions` says which formats each applies to.
+            ``.npz`` or ``.mat``), ``axes``, ``average``, ``contrast``, ``repetition``,
+            ``phase_correction`` and ``limits``; :class:`LoadOptions` says which formats each
+            applies to.
 
     Returns:
         :class:`LoadedData` for the chosen slice.
@@ -127,12 +133,17 @@ def load_file(
 def _load_one(source: Source, filename: str | None, opts: LoadOptions) -> LoadedData:
     src = resolve_source(source, filename, opts.limits)
     fmt = _detect(src.head(1024), src.name)
-    opts.check_format(fmt)
+    if fmt != "hdf5":  # an HDF5 file's options are checked once its layout is known
+        opts.check_format(fmt)
     # Pass the resolved bytes (or path) on, so that a file object is read only once.
     inner: Source = src.path if src.data is None else src.data
     name, slice_index, limits = src.name, opts.slice_index, opts.limits
-    if fmt == "fastmri-h5":
-        return load_fastmri_h5(inner, name, slice_index=slice_index, limits=limits)
+    if fmt == "hdf5":
+        return load_hdf5(inner, name, options=opts)
+    if fmt == "matlab":
+        return load_matlab(inner, name, options=opts)
+    if fmt == "twix":
+        return load_twix(inner, name, options=opts)
     if fmt == "dicom":
         return load_dicom(inner, name, slice_index=slice_index, limits=limits)
     if fmt == "nifti":

@@ -41,12 +41,15 @@ def container(file) -> tuple[str, list[str]]:
         names = sorted(f.keys())
         if "kspace" in f:
             return "fastmri", names
-        for name in names:
-            g = f[name]
-            if isinstance(g, h5py.Group) and "xml" in g and "data" in g:
-                return "ismrmrd", names
-        if any(isinstance(f[n], h5py.Dataset) and "MATLAB_class" in f[n].attrs for n in names):
+        if any(isinstance(f.get(n), h5py.Dataset) and "MATLAB_class" in f[n].attrs for n in names):
             return "matlab", names
+        from .ismrmrd_h5 import find_group  # the same search as the ISMRMRD reader's
+
+        try:
+            find_group(f)
+            return "ismrmrd", names
+        except ReadError:
+            pass
     shown = ", ".join(repr(n) for n in names[:10]) + (" ..." if len(names) > 10 else "")
     raise ReadError(
         f"HDF5 file has no 'kspace' dataset (found: {shown or 'nothing'}); expected the fastMRI "
