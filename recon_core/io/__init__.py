@@ -2,8 +2,11 @@
 
 Loaders (all return :class:`LoadedData`, all raise :class:`DataLoadError` for bad input):
 :func:`load_file` (dispatch), :func:`load_files` (uploads, BART pairs), and the per-format
-:func:`load_fastmri_h5`, :func:`load_dicom`, :func:`load_nifti`, :func:`load_picture`,
-:func:`load_npy`, :func:`load_npz`, :func:`load_bart`. Sizes are bounded by :class:`LoadLimits`;
+:func:`load_hdf5` (fastMRI, ISMRMRD or MATLAB v7.3 by content), :func:`load_fastmri_h5`,
+:func:`load_ismrmrd`, :func:`load_twix` (Siemens ``.dat``), :func:`load_matlab`,
+:func:`load_dicom`, :func:`load_nifti`, :func:`load_picture`, :func:`load_npy`,
+:func:`load_npz`, :func:`load_bart`. Parsers of formats whose libraries are unsafe against
+hostile files (HDF5, MAT, twix) run in a helper process (:mod:`recon_core.io.isolated`). Sizes are bounded by :class:`LoadLimits`;
 which slice, axis, kind (image or k-space) and ``.npz`` array to load are :class:`LoadOptions`.
 
 What a file holds: axis roles guessed and reported (:func:`guess_axes`, :data:`AXIS_ROLES`),
@@ -27,6 +30,10 @@ from recon_core.io.export import (
     to_png_bytes,
 )
 from recon_core.io.fastmri import load_fastmri_h5
+from recon_core.io.hdf5 import load_hdf5
+from recon_core.io.ismrmrd import load_ismrmrd
+from recon_core.io.matlab import load_matlab
+from recon_core.io.twix import load_twix
 from recon_core.io.limits import DEFAULT_LIMITS, REASONS, DataLoadError, LoadLimits
 from recon_core.io.load import detect_format, load_file, load_files, supported_extensions
 from recon_core.io.loaded import LoadedData
@@ -58,6 +65,10 @@ __all__ = [
     "load_bart",
     "load_dicom",
     "load_fastmri_h5",
+    "load_hdf5",
+    "load_ismrmrd",
+    "load_matlab",
+    "load_twix",
     "load_file",
     "load_files",
     "load_nifti",

@@ -39,8 +39,8 @@ class LoadedData:
         slice_index: 0-based index of the loaded slice.
         source: human-readable description, e.g.
             ``"fastMRI multi-coil .h5, slice 3 of 10, 15 coils, 640x368"``.
-        format: short format id: ``"fastmri-h5"``, ``"dicom"``, ``"nifti"``, ``"png"``, ``"jpeg"``,
-            ``"npy"``, ``"npz"``, ``"bart"`` or ``"array"``.
+        format: short format id: ``"fastmri-h5"``, ``"ismrmrd"``, ``"twix"``, ``"matlab"``,
+            ``"dicom"``, ``"nifti"``, ``"png"``, ``"jpeg"``, ``"npy"``, ``"npz"``, ``"bart"`` or ``"array"``.
         filename: name of the file, when known.
         reference: float32 (H', W') reference reconstruction stored with the data (fastMRI
             ``reconstruction_rss`` / ``reconstruction_esc``, usually 320x320), or None.
