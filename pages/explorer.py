@@ -67,9 +67,11 @@ with st.sidebar:
                          help="A single corrupted k-space sample gives a striped 'herringbone' artefact.")
     h, w = data.shape
     c1, c2 = st.columns(2)
-    sky = c1.number_input("Spike ky", -(h // 2), h - h // 2 - 1, 10, key="ex_sky", disabled=not spike_on,
+    sky = c1.number_input("Spike ky", -(h // 2), h - h // 2 - 1, min(10, h - h // 2 - 1), key="ex_sky",
+                          disabled=not spike_on,
                           help="Row of the spike, in centred frequency units (0 = DC).")
-    skx = c2.number_input("Spike kx", -(w // 2), w - w // 2 - 1, 20, key="ex_skx", disabled=not spike_on,
+    skx = c2.number_input("Spike kx", -(w // 2), w - w // 2 - 1, min(20, w - w // 2 - 1), key="ex_skx",
+                          disabled=not spike_on,
                           help="Column of the spike, in centred frequency units (0 = DC).")
     samp = st.slider("Spike amplitude (× max |k|)", 0.0, 1.0, 0.05, 0.01, key="ex_samp",
                      disabled=not spike_on, help="Added to the sample at (ky, kx).")
