@@ -11,7 +11,8 @@ MATLAB, ``(lines, coils, columns)`` in some scanner exports. Each axis gets a *r
 * ``other``: any further axis (sets of maps, echoes, ...), of which the first entry is used.
 
 :func:`guess_axes` proposes roles: the last two axes are the plane unless one of them is
-implausibly thin beside a larger leading axis, in which case the two largest axes are; of the
+implausibly thin beside a larger leading axis (or, for k-space, the leading axis is too long
+to be coils), in which case the two largest axes are; of the
 remaining axes the last is the coil axis (k-space) or the slice axis (images), the one before
 it the slice axis, and any others are ``other``. The guess is always reported
 (:attr:`LoadedData.axes`), and :class:`~recon_core.io.options.LoadOptions` ``axes`` overrides it.
@@ -30,6 +31,9 @@ __all__ = ["guess_axes", "arrange", "describe_axes"]
 #: A trailing axis at most this long, beside a leading axis at least 4x longer, is not a
 #: side of the image (it is coils, echoes or slices stored last).
 THIN = 32
+
+#: More receiver channels than this are not guessed: the axis is a side of the image.
+MOST_COILS = 128
 
 
 def guess_axes(
@@ -54,6 +58,8 @@ def guess_axes(
     (('row', 'coil', 'col'), True)
     >>> guess_axes((256, 256, 8), kspace=True)
     (('row', 'col', 'coil'), True)
+    >>> guess_axes((512, 512, 96), kspace=True)
+    (('row', 'col', 'coil'), True)
     >>> guess_axes((1, 64, 48), kspace=False)
     (('other', 'row', 'col'), False)
     """
@@ -73,9 +79,12 @@ def guess_axes(
     if len(live) < 2:  # singleton axes only besides: the last two non-slice axes
         live = [a for a in range(nd) if a != slice_axis][-2:]
     plane = live[-2:]
+    largest = sorted(sorted(live, key=lambda a: (shape[a], a))[-2:])
     thin = min(shape[a] for a in plane)
     if any(shape[a] >= 4 * thin for a in live[:-2]) and thin <= THIN:
-        plane = sorted(sorted(live, key=lambda a: (shape[a], a))[-2:])
+        plane = largest
+    elif kspace and slice_axis is None and len(live) > 2 and shape[live[-3]] > MOST_COILS:
+        plane = largest  # (512, 512, 96): 512 "coils" is not a reading, 96 coils is
     roles[plane[0]], roles[plane[1]] = "row", "col"
     spare = [a for a in live if a not in plane]
     if slice_axis is not None:

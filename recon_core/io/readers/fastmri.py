@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from .h5safety import local_dataset
 from .wire import ReadError
 
 _ATTRS = ("acquisition", "max", "norm")
@@ -102,7 +103,7 @@ def read(file, params: dict, limits: dict) -> tuple[dict, dict]:
                 "expected the fastMRI layout",
                 "missing",
             )
-        ks = f["kspace"]
+        ks = local_dataset(f, "kspace", "'kspace'")
         if not isinstance(ks, h5py.Dataset):
             raise ReadError("'kspace' is an HDF5 group, not a dataset", "unsupported")
         _numeric(ks, "'kspace'")
@@ -146,7 +147,7 @@ def read(file, params: dict, limits: dict) -> tuple[dict, dict]:
         for name in order:
             if name not in f or not isinstance(f[name], h5py.Dataset):
                 continue
-            ref = f[name]
+            ref = local_dataset(f, name)
             _numeric(ref, repr(name))
             rshape = tuple(int(s) for s in ref.shape)
             want = 2 if len(shape) == 2 else 3
@@ -162,7 +163,7 @@ def read(file, params: dict, limits: dict) -> tuple[dict, dict]:
             meta["reference_name"] = name
             break
         if "mask" in f and isinstance(f["mask"], h5py.Dataset):
-            m = f["mask"]
+            m = local_dataset(f, "mask", "'mask'")
             _numeric(m, "'mask'")
             mshape = tuple(int(s) for s in m.shape)
             if mshape == (w,):

@@ -53,6 +53,7 @@ import h5py
 import ismrmrd
 import numpy as np
 
+from .h5safety import local_dataset
 from .wire import ReadError, check_elements, check_plane, pick
 
 #: Acquisition kinds that carry no image data, with their ISMRMRD flag numbers.
@@ -293,7 +294,7 @@ def header_facts(hdr) -> dict:
 
 def acquisition_table(grp: h5py.Group, limits: dict):
     """The ``data`` dataset, checked to be an ISMRMRD acquisition table within the limits."""
-    table = grp["data"]
+    table = local_dataset(grp, "data", "the ISMRMRD 'data' dataset")
     fields = table.dtype.fields
     if fields is None or "head" not in fields or "data" not in fields:
         raise ReadError(
@@ -552,7 +553,7 @@ def read(file, params: dict, limits: dict) -> tuple[dict, dict]:
     """
     with h5py.File(file, "r") as f:
         grp = find_group(f)
-        facts = header_facts(parse_header(_xml_bytes(grp["xml"])))
+        facts = header_facts(parse_header(_xml_bytes(local_dataset(grp, "xml", "the ISMRMRD 'xml' dataset"))))
         table = acquisition_table(grp, limits)
         heads = read_heads(table)
         meta, arrays = _assemble(table, heads, facts, params, limits)
