@@ -52,11 +52,17 @@ def scan_record(loaded, size, mode: str) -> dict:
 
     prepared = rio.prepare(loaded, None if size == "keep" else int(size), mode)
     kspace = rc.fft2c(prepared.image) if prepared.kspace is None else np.array(prepared.kspace)
+    truth, has_reference = np.array(prepared.target, dtype=np.float32), bool(prepared.has_reference)
     if prepared.mask is not None:
         kspace = kspace * prepared.mask
+        if loaded.image is None:  # the target is only the zero-filled image: score on the stored one
+            ref = prepared.reference
+            has_reference = ref is not None and ref.shape == truth.shape
+            if has_reference:
+                truth = np.array(ref, dtype=np.float32)
     noise = None if loaded.noise is None else (np.array(loaded.noise) / prepared.scale).astype(np.complex64)
     return {
-        "truth": np.array(prepared.target, dtype=np.float32),
+        "truth": truth,
         "kspace": kspace.astype(np.complex64),
         "description": prepared.source,
         "n_slices": loaded.n_slices,
@@ -64,7 +70,7 @@ def scan_record(loaded, size, mode: str) -> dict:
         "n_coils": prepared.n_coils,
         "scale": float(prepared.scale),
         "acquired": None if prepared.mask is None else np.array(prepared.mask, dtype=bool),
-        "has_reference": bool(prepared.has_reference),
+        "has_reference": has_reference,
         "noise": noise,
         "axes": loaded.axes,
         "axes_roles": loaded.axes_roles,

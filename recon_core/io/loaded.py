@@ -176,8 +176,9 @@ class LoadedData:
 
     @property
     def has_reference(self) -> bool:
-        """True when a fully sampled reference exists: complete k-space, or a stored one."""
-        return not self.undersampled or self.reference is not None
+        """True when a fully sampled reference exists: complete k-space, a stored reference
+        reconstruction, or an image stored beside undersampled k-space (an NPZ ``image``)."""
+        return not self.undersampled or self.reference is not None or self.image is not None
 
     @property
     def is_multicoil(self) -> bool:
