@@ -79,6 +79,7 @@ def scan_record(loaded, size, mode: str) -> dict:
         "variables": list(loaded.metadata.get("variables", [])),
         "format": loaded.format,
         "metadata": {k: v for k, v in loaded.metadata.items() if isinstance(v, (str, int, float, bool))},
+        "epi": dict(loaded.metadata["epi"]) if isinstance(loaded.metadata.get("epi"), dict) else None,
     }
 
 

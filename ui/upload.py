@@ -81,11 +81,13 @@ def _choosers(rec: dict) -> None:
         if sel.get(name, 0) > 1:
             st.number_input(what, 0, sel[name] - 1, 0, key=f"up_{name}",
                             help=f"Which {name} of the scan to load, counted from 0.")
-    epi = rec.get("metadata", {}).get("epi_reflected_lines")
+    epi = rec.get("epi")
     if epi:
         st.toggle("EPI odd/even phase correction", True, key="up_pc",
                   help="Correct the phase difference of lines read in opposite directions with "
                        "the scan's navigator lines (removes most of the N/2 ghost).")
+        st.caption(f"EPI: {epi.get('reflected_lines', 0)} reversed lines flipped; phase correction: "
+                   f"{epi.get('phase_correction', 'none')}.")
 
 
 def uploader() -> None:
