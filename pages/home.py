@@ -42,9 +42,10 @@ st.caption("Shepp–Logan phantom (256×256), its k-space, a fastMRI random 4× 
 st.subheader("The pages")
 st.markdown(
     """
-- **K-space explorer** — pick a built-in image or upload your own (fastMRI `.h5`, DICOM, NIfTI,
-  PNG/JPEG, NumPy, BART); see image and k-space side by side and change k-space live: low/high-pass,
-  partial Fourier, noise, spikes, DC.
+- **K-space explorer** — pick a built-in image, a built-in real scan ([a twix GRE phantom](?src=gre_phantom),
+  [an undersampled 8-coil brain](?src=brain)), or upload your own raw data (ISMRMRD or fastMRI `.h5`,
+  Siemens twix `.dat`, MATLAB `.mat`, DICOM, NIfTI, PNG/JPEG, NumPy, BART); see image and k-space side
+  by side and change k-space live: low/high-pass, partial Fourier, noise, spikes, DC.
 - **Mask designer** — choose which k-space points are measured (fastMRI random or equispaced
   columns, 2D Gaussian, Poisson disc, radial) and see the point-spread function and aliasing.
   The mask chosen here is used by every later page.
