@@ -42,8 +42,8 @@ st.caption("Shepp–Logan phantom (256×256), its k-space, a fastMRI random 4× 
 st.subheader("The pages")
 st.markdown(
     """
-- **K-space explorer** — pick a built-in image, a built-in real scan ([a twix GRE phantom](?src=gre_phantom),
-  [an undersampled 8-coil brain](?src=brain)), or upload your own raw data (ISMRMRD or fastMRI `.h5`,
+- **K-space explorer** — pick a built-in image, a built-in real scan ([a twix GRE phantom](explorer?src=gre_phantom),
+  [an undersampled 8-coil brain](explorer?src=brain)), or upload your own raw data (ISMRMRD or fastMRI `.h5`,
   Siemens twix `.dat`, MATLAB `.mat`, DICOM, NIfTI, PNG/JPEG, NumPy, BART); see image and k-space side
   by side and change k-space live: low/high-pass, partial Fourier, noise, spikes, DC.
 - **Mask designer** — choose which k-space points are measured (fastMRI random or equispaced
