@@ -39,3 +39,20 @@ def test_external_and_soft_links_are_refused(tmp_path, secret):
         with pytest.raises(DataLoadError, match="link") as info:
             load_file(path)
         assert info.value.reason == "unsupported"
+
+
+def test_ismrmrd_group_behind_an_external_link_is_not_followed(tmp_path):
+    from tests.io.test_ismrmrd import acquisition, make_header, write
+
+    rng = np.random.default_rng(0)
+    k = (rng.standard_normal((2, 16, 16)) + 1j).astype(np.complex64)
+    server = tmp_path / "server.h5"
+    write(server, make_header(16, 16, coils=2), [acquisition(k[:, :, j], step1=j) for j in range(16)])
+    assert load_file(server).kspace.shape == (2, 16, 16)  # a valid ISMRMRD file on its own
+    evil = tmp_path / "evil.h5"
+    with h5py.File(evil, "w") as f:
+        f["dataset"] = h5py.ExternalLink(str(server), "/dataset")
+        f["other"] = h5py.ExternalLink(str(server), "/")
+    with pytest.raises(DataLoadError) as info:
+        load_file(evil)
+    assert info.value.reason in ("missing", "unsupported")

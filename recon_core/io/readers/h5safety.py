@@ -11,6 +11,22 @@ from __future__ import annotations
 from .wire import ReadError
 
 
+def hard_child(group, name: str):
+    """``group[name]`` when ``name`` is a hard link (an object of this file), else None.
+
+    Never follows soft or external links, so probing a file's layout opens no other file.
+    """
+    import h5py
+
+    try:
+        link = group.get(name, getlink=True)
+        if not isinstance(link, h5py.HardLink):
+            return None
+        return group[name]
+    except Exception:  # unreadable objects are not what the caller looks for
+        return None
+
+
 def local_dataset(group, name: str, what: str | None = None):
     """``group[name]`` when it is a hard-linked dataset stored in this file, else ReadError."""
     import h5py

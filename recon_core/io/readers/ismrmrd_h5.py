@@ -53,7 +53,7 @@ import h5py
 import ismrmrd
 import numpy as np
 
-from .h5safety import local_dataset
+from .h5safety import hard_child, local_dataset
 from .wire import ReadError, check_elements, check_plane, pick
 
 #: Acquisition kinds that carry no image data, with their ISMRMRD flag numbers.
@@ -117,14 +117,18 @@ _BLOCK_BYTES = 32 * 1024**2
 def _is_ismrmrd_group(obj) -> bool:
     if not isinstance(obj, h5py.Group):
         return False
-    return isinstance(obj.get("xml"), h5py.Dataset) and isinstance(obj.get("data"), h5py.Dataset)
+    return isinstance(hard_child(obj, "xml"), h5py.Dataset) and isinstance(
+        hard_child(obj, "data"), h5py.Dataset
+    )
 
 
 def find_group(f: h5py.File) -> h5py.Group:
     """The group holding ``xml`` and ``data``: ``/dataset`` when it does, else the first found
-    among the root and the groups of the first two levels (in name order)."""
-    if _is_ismrmrd_group(f.get("dataset")):
-        return f["dataset"]
+    among the root and the groups of the first two levels (in name order). Only hard links
+    are followed: a group behind a soft or external link (another file) is never used."""
+    top = hard_child(f, "dataset")
+    if _is_ismrmrd_group(top):
+        return top
     level, looked = [f], 0
     for _ in range(3):
         below = []
@@ -135,10 +139,7 @@ def find_group(f: h5py.File) -> h5py.Group:
                 looked += 1
                 if looked > 2000:
                     break
-                try:
-                    child = grp.get(name)
-                except Exception:  # broken links and unreadable objects are not the dataset
-                    continue
+                child = hard_child(grp, name)
                 if isinstance(child, h5py.Group):
                     below.append(child)
         level = below
