@@ -106,5 +106,7 @@ c[2].download_button("Metrics (CSV)", table.to_csv(), "metrics.csv", "text/csv",
                      help="One row per method.")
 c[3].download_button("Side by side (PNG)", cached.png_row(first + list(recons.values())),
                      "comparison.png", "image/png", key="cmp_png",
-                     help="Ground truth and every reconstruction on one grey scale, 0 to the truth's max.")
+                     help=("Ground truth and every reconstruction on one grey scale, 0 to the truth's max."
+                           if data.has_reference else
+                           "Every reconstruction on one grey scale, 0 to the first one's max (no reference)."))
 state.sync_url()

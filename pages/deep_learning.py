@@ -62,6 +62,8 @@ with st.sidebar:
         config = None
 
 data = state.current_data()
+with st.sidebar:
+    state.undersampled_controls(data)
 mask = state.current_mask(data)
 st.caption(f"Data: {data.description}; {state.mask_summary(data)}.")
 
@@ -148,16 +150,24 @@ if trained is not None:
             st.error(f"The network cannot reconstruct these data: {exc}")
         else:
             zf = cached.zero_filled(data.kspace, mask)
-            m, mz = cached.metrics(data.truth, rec), cached.metrics(data.truth, zf)
+            m, mz = state.score(data, rec), state.score(data, zf)
             c = st.columns(3)
-            c[0].metric("PSNR", f"{m['psnr']:.2f} dB", f"{m['psnr'] - mz['psnr']:+.1f} dB vs zero-filled")
-            c[1].metric("SSIM", f"{m['ssim']:.4f}", f"{m['ssim'] - mz['ssim']:+.3f}")
-            c[2].metric("NMSE", f"{m['nmse']:.2e}")
+            if m is not None:
+                c[0].metric("PSNR", f"{m['psnr']:.2f} dB", f"{m['psnr'] - mz['psnr']:+.1f} dB vs zero-filled")
+                c[1].metric("SSIM", f"{m['ssim']:.4f}", f"{m['ssim'] - mz['ssim']:+.3f}")
+                c[2].metric("NMSE", f"{m['nmse']:.2e}")
+            else:
+                c[0].metric("PSNR", "—", help=state.NO_REFERENCE)
+                st.caption(state.NO_REFERENCE)
             a, b = st.columns(2)
             widgets.chart(image_figure(rec, f"{arch} reconstruction", zmin=0, zmax=1, value_label="|x|"),
                           key="dl_img", where=a)
-            widgets.chart(image_figure(np.abs(rec - data.truth), "|error|", zmin=0, zmax=0.3,
-                                       colorscale="inferno", value_label="|error|"), key="dl_err", where=b)
+            if m is not None:
+                widgets.chart(image_figure(np.abs(rec - data.truth), "|error|", zmin=0, zmax=0.3,
+                                           colorscale="inferno", value_label="|error|"), key="dl_err", where=b)
+            else:
+                widgets.chart(image_figure(zf, "Zero-filled (for comparison)", zmin=0, zmax=1,
+                                           value_label="|x|"), key="dl_zf", where=b)
 
     st.subheader("On a held-out set of random ellipses")
     n_eval = st.select_slider("Images", [4, 8, 16, 32, 64], value=8, key="dl_neval",

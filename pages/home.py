@@ -59,5 +59,6 @@ Settings live in the page address: copy the link to share exactly what you see.
 """
 )
 st.subheader("Data loaded")
+scan = None if state.cfg()["src"] in state.SYNTHETIC else state.current_data()  # a scan: its sampling
 st.write(f"{state.data_description()}, normalised to a maximum of 1; "
-         f"{state.mask_summary()}.")
+         f"{state.mask_summary(scan)}.")

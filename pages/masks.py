@@ -43,9 +43,9 @@ with st.sidebar:
 
 
 def mask_panel(mask: np.ndarray, label: str, key: str) -> None:
-    psf, inco = cached.psf(mask)
     if data.acquired is not None:
         mask = mask & data.acquired  # a scan's unmeasured points are never sampled
+    psf, inco = cached.psf(mask)
     zf = cached.zero_filled(data.kspace, mask)
     m = state.score(data, zf)
     c = st.columns(4)

@@ -71,7 +71,7 @@ results: dict = st.session_state.setdefault("tv_results", {})
 for entry in results.values():
     if entry["status"] == "running":
         entry["status"] = "stopped"
-key = (data.description, state.mask_summary(data), method, float(lam), repr(config))
+key = (data.fingerprint, state.mask_summary(data), method, float(lam), repr(config))
 
 b1, b2, _ = st.columns([1, 1, 4])
 run = b1.button("Run", type="primary", key="tv_run", help="Start the solve (results are kept per setting).")
@@ -166,7 +166,7 @@ with st.expander("λ sweep: which weight is best for these data?"):
     hi = c[1].number_input("Largest λ", 1e-7, 10.0, 1e-1, format="%.1e", key="sw_hi", help="End of the sweep.")
     n = c[2].number_input("Points", 2, 25, 9, key="sw_n", help="Log-spaced weights between the two.")
     sweeps: dict = st.session_state.setdefault("tv_sweeps", {})
-    skey = (data.description, state.mask_summary(data), method, repr(config), float(lo), float(hi), int(n))
+    skey = (data.fingerprint, state.mask_summary(data), method, repr(config), float(lo), float(hi), int(n))
     if not data.has_reference:
         st.info("A sweep scores each λ against a fully sampled reference, and this scan has none. "
                 + "Judge λ by eye here: too small leaves noise and aliasing, too large flattens detail.")

@@ -34,9 +34,17 @@ def kspace(image: np.ndarray) -> np.ndarray:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def noisy_kspace(kspace: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
-    """Fully sampled k-space (any coils) plus noise at ``snr_db``: recon_core.noise's definition."""
-    return rc.add_noise(kspace, snr_db, seed)
+def noisy_kspace(kspace: np.ndarray, snr_db: float, seed: int,
+                 acquired: np.ndarray | None = None) -> np.ndarray:
+    """K-space (any coils) plus noise at ``snr_db``: recon_core.noise's definition.
+
+    With ``acquired`` (an already-undersampled scan), the signal power is the mean over the
+    acquired samples and the noise goes only there (the unmeasured points stay zero).
+    """
+    if acquired is None:
+        return rc.add_noise(kspace, snr_db, seed)
+    power = float(np.mean(np.abs(kspace[..., acquired].astype(np.complex128)) ** 2))
+    return (rc.add_noise(kspace, snr_db, seed, signal_power=power) * acquired).astype(np.complex64)
 
 
 def scan_record(loaded, size, mode: str) -> dict:
@@ -55,11 +63,9 @@ def scan_record(loaded, size, mode: str) -> dict:
     truth, has_reference = np.array(prepared.target, dtype=np.float32), bool(prepared.has_reference)
     if prepared.mask is not None:
         kspace = kspace * prepared.mask
-        if loaded.image is None:  # the target is only the zero-filled image: score on the stored one
-            ref = prepared.reference
-            has_reference = ref is not None and ref.shape == truth.shape
-            if has_reference:
-                truth = np.array(ref, dtype=np.float32)
+        if loaded.image is None and prepared.reference is not None:
+            # the target is only the zero-filled image: score on the stored reference instead
+            truth = np.array(prepared.reference, dtype=np.float32)
     noise = None if loaded.noise is None else (np.array(loaded.noise) / prepared.scale).astype(np.complex64)
     return {
         "truth": truth,
@@ -93,11 +99,17 @@ def builtin_scan(name: str) -> dict:
 
 @st.cache_data(show_spinner="Prewhitening the coils…", max_entries=16)
 def prewhitened(kspace: np.ndarray, noise: np.ndarray | None, acquired: np.ndarray | None):
-    """(prewhitened k-space, the NoiseEstimate used): noise scan, else k-space corners."""
+    """(prewhitened k-space, its RSS image, the NoiseEstimate used), both scaled so that the
+    RSS image has maximum 1. The noise covariance is the noise scan's, else the k-space
+    periphery's. Whitening re-weights the coils, so the fully sampled reference of whitened
+    data is the RSS of the whitened coil images, not the original RSS."""
     from recon_core.coil_noise import estimate_noise, prewhiten
 
     est = estimate_noise(kspace, noise, acquired)
-    return prewhiten(kspace, est.covariance), est
+    white = prewhiten(kspace, est.covariance)
+    image = rc.rss(rc.ifft2c(white))
+    top = float(np.max(image)) or 1.0
+    return (white / top).astype(np.complex64), (image / top).astype(np.float32), est
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -12,6 +12,7 @@ up the first time a page reads them, so that opening the home page does not impo
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -192,7 +193,8 @@ NOISE_HELP = ("k-space SNR = mean power of the fully sampled k-space (all coils)
               "of the complex white Gaussian noise added to each sample, in dB (recon_core.noise). "
               "It is added before the mask, so every page sees the same noisy measurement; the "
               "reference for PSNR stays noiseless. Uploaded scans are already noisy: this adds "
-              "noise on top of theirs.")
+              "noise on top of theirs; for an already-undersampled scan the signal power is the "
+              "mean over its acquired samples, and noise is added only there.")
 
 
 def noise_controls() -> None:
@@ -251,6 +253,15 @@ class WorkingData:
         return self.kspace.ndim == 3
 
     @property
+    def fingerprint(self) -> str:
+        """A hash of the k-space (and acquired pattern): keys results to the data themselves,
+        not to their description, which two different files can share."""
+        h = hashlib.blake2b(np.ascontiguousarray(self.kspace).tobytes(), digest_size=12)
+        if self.acquired is not None:
+            h.update(np.packbits(self.acquired).tobytes())
+        return h.hexdigest()
+
+    @property
     def shape(self) -> tuple[int, int]:
         return tuple(self.kspace.shape[-2:])
 
@@ -301,10 +312,17 @@ def current_data() -> WorkingData:
         acquired, has_ref = up.get("acquired"), up.get("has_reference", True)
         if kspace.ndim == 3 and (c["pw"] == "on" or (c["pw"] == "auto" and up.get("noise") is not None)):
             try:
-                kspace, noise = cached.prewhitened(kspace, up.get("noise"), acquired)
-                notes.append(f"coils prewhitened (noise from the {noise.source})")
+                kspace, white_rss, noise = cached.prewhitened(kspace, up.get("noise"), acquired)
             except ValueError as exc:
                 notes.append(f"coils not prewhitened: {exc}")
+            else:
+                notes.append(f"coils prewhitened (noise from the {noise.source})")
+                if acquired is None:  # fully sampled: the reference is the whitened RSS
+                    truth = white_rss
+                elif has_ref:
+                    notes.append("the stored reference is not whitened")
+                else:
+                    truth = white_rss  # the zero-filled image of the whitened data
     else:
         truth = (cached.ellipses(c["size"], c["eseed"]) if c["src"] == "ellipses"
                  else cached.phantom(c["size"]))
@@ -312,9 +330,7 @@ def current_data() -> WorkingData:
     desc = data_description()
     if c["snr"] is not None:
         try:
-            kspace = cached.noisy_kspace(kspace, float(c["snr"]), int(c["nseed"]))
-            if acquired is not None:  # noise only where the scan measured something
-                kspace = kspace * acquired
+            kspace = cached.noisy_kspace(kspace, float(c["snr"]), int(c["nseed"]), acquired)
         except ValueError as exc:
             st.error(f"Noise not added: {exc}")
             desc = _source_description()
@@ -373,8 +389,10 @@ def undersampled_controls(data: WorkingData) -> None:
     """For an already-undersampled scan: say so, and offer to undersample further within it."""
     if data.acquired is None:
         return
+    how = ("the designed mask is applied within that pattern" if cfg()["further"]
+           else "that pattern is the mask")
     st.info(f"This scan is already undersampled: {100 * float(np.mean(data.acquired)):.1f} % of "
-            "k-space was acquired, and that pattern is the mask. "
+            f"k-space was acquired, and {how}. "
             + ("" if data.has_reference else "No fully sampled reference exists, so PSNR, SSIM, "
                "NMSE and error maps are not shown."))
     bind(st.toggle, "further", "Undersample further within the acquired points",

@@ -48,11 +48,20 @@ def _options(same_file: bool, prev: dict | None) -> dict:
     return opts
 
 
+def _forget_layout() -> None:
+    """Another variable has its own axes and slices: drop the previous variable's choices."""
+    for key in [k for k in st.session_state if k == "up_slice" or k.startswith("up_axis_")]:
+        del st.session_state[key]
+
+
 def _choosers(rec: dict) -> None:
     """Choosers for what the file holds: variable, axis roles, slice, average, contrast, ..."""
     usable = [v["name"] for v in rec.get("variables", []) if v.get("usable", True)]
     if len(usable) > 1:
-        st.selectbox("Variable", usable, key="up_key",
+        chosen = rec.get("metadata", {}).get("key")
+        if st.session_state.get("up_key") not in usable:  # start on the variable the loader chose
+            st.session_state["up_key"] = chosen if chosen in usable else usable[0]
+        st.selectbox("Variable", usable, key="up_key", on_change=_forget_layout,
                      help="The array of the file to use. " + "; ".join(
                          f"{v['name']}: {'×'.join(map(str, v.get('shape', [])))} {v.get('class', '')}"
                          for v in rec["variables"])[:900])

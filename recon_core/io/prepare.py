@@ -262,5 +262,9 @@ def prepare(
         source=f"{source}; {how}, scaled by 1/{scale:.6g}",
         reference=reference,
         mask=mask if loaded is not None and loaded.undersampled else None,
-        has_reference=loaded.has_reference if loaded is not None else True,
+        has_reference=(
+            True
+            if loaded is None or not loaded.undersampled
+            else loaded.image is not None or reference is not None  # what survived preparing
+        ),
     )

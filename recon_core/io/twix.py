@@ -171,7 +171,7 @@ def _loaded(meta: dict, arrays: dict, src: SourceBytes, limits) -> LoadedData:
     own = ("n_slices", "slice_index", "n_coils", "selectable", "description")
     return LoadedData(
         image=None,
-        kspace=kspace,
+        kspace=kspace[0] if n_coils == 1 else kspace,  # one coil: the single-coil layout
         n_coils=n_coils,
         n_slices=int(meta["n_slices"]),
         slice_index=int(meta["slice_index"]),

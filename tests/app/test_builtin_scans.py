@@ -80,3 +80,35 @@ def test_prewhitening_settings():
     assert "coils prewhitened" in white.description
     assert not np.allclose(white.kspace, data.kspace)
     assert np.all(white.kspace[:, ~white.acquired] == 0)  # mixing coils keeps the zeros zero
+
+
+def test_prewhitened_fully_sampled_data_keep_a_consistent_reference():
+    import recon_core as rc
+
+    rng = np.random.default_rng(0)
+    x = rc.shepp_logan(64)
+    coils, _ = rc.simulate_multicoil(x, n_coils=4)
+    mix = np.array([[1, 0, 0, 0], [0.7, 0.5, 0, 0], [0, 0, 2, 0], [0, 0, 0.3, 0.4]])
+    white = rng.standard_normal((2, 4, 64 * 70))
+    noise = (mix @ (white[0] + 1j * white[1]) * 1e-3).astype(np.complex64)
+    k = (np.asarray(coils) + noise[:, : 64 * 64].reshape(4, 64, 64)).astype(np.complex64)
+
+    def script():
+        import streamlit as st
+
+        from ui import state
+
+        state.init()
+        st.session_state["probe"] = state.current_data()
+
+    at = AppTest.from_function(script, default_timeout=120)
+    at.query_params["src"] = "upload"
+    at.session_state["upload"] = {"truth": rc.rss(rc.ifft2c(k)), "kspace": k, "description": "coils",
+                                  "noise": noise[:, 64 * 64:], "acquired": None, "has_reference": True}
+    at.run()
+    data = at.session_state["probe"]
+    assert data.noise is not None and data.noise.source == "noise scan"
+    assert "coils prewhitened (noise from the noise scan)" in data.description
+    # the reference is the RSS of the whitened coils, on the whitened data's scale
+    np.testing.assert_allclose(data.truth, rc.rss(rc.ifft2c(data.kspace)), atol=1e-5)
+    assert data.truth.max() == pytest.approx(1.0)

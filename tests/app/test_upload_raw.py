@@ -63,6 +63,34 @@ def test_matlab_upload_offers_variable_and_axis_choosers():
     assert_bad_file_keeps(at, "broken.mat", b"MATLAB 5.0 MAT-file" + bytes(200), "MATLAB")
 
 
+def test_matlab_variable_chooser_starts_on_the_loaders_choice_and_forgets_axes():
+    k = coil_kspace()
+    buf = io.BytesIO()  # the image variable comes first in the file, the k-space second
+    sio.savemat(buf, {"anat": np.abs(np.fft.ifft2(k[0])).astype(np.float32), "kdata": np.transpose(k, (1, 2, 0))})
+    at = upload(open_page("explorer", {"src": "upload"}), "two.mat", buf.getvalue())
+    assert at.selectbox(key="up_key").value == "kdata" and "['kdata']" in loaded(at)
+    at.run()  # the page reruns for any reason: the data stay the loader's choice
+    assert "['kdata']" in loaded(at) and not errors(at)
+    at.selectbox(key="up_key").set_value("anat").run()  # 2 axes, not 3: the old roles are dropped
+    assert not errors(at), errors(at)
+    assert "['anat']" in loaded(at) and "image" in loaded(at)
+    at.selectbox(key="up_key").set_value("kdata").run()
+    assert not errors(at) and "4 coils" in loaded(at)
+
+
+def test_deep_learning_page_scores_nothing_without_a_reference():
+    rng = np.random.default_rng(0)
+    k = coil_kspace(c=1)[0] * (rng.random((48, 40)) < 0.3)  # single-coil, undersampled, no reference
+    buf = io.BytesIO()
+    np.save(buf, k.astype(np.complex64))
+    at = upload(open_page("explorer", {"src": "upload"}), "under.npy", buf.getvalue())
+    assert "already undersampled" in loaded(at)
+    at.switch_page("pages/deep_learning.py").run()
+    assert not errors(at), errors(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics.get("PSNR") == "—", metrics
+
+
 def test_ismrmrd_upload_offers_slices_and_keeps_data_on_a_bad_file():
     truth = [coil_kspace(seed=s) for s in range(2)]
     acqs = [acquisition(truth[s][:, :, j], step1=j, slice=s) for s in range(2) for j in range(40)]

@@ -285,6 +285,10 @@ def test_three_d_partition(tmp_path, rng):
     holes = [a for a, i in zip(acqs, idx) if i != (3, 1)]
     data = write(tmp_path / "3d_holes.h5", make_header(32, 16, partitions=z), holes)
     assert_refused(data, "unsupported", "different kz lines")
+    # kz undersampled the same way for every ky (R_z = 2): the partitions would fold
+    every_other = [a for a, i in zip(acqs, idx) if i[1] % 2 == 0]
+    data = write(tmp_path / "3d_rz2.h5", make_header(32, 16, partitions=z), every_other)
+    assert_refused(data, "unsupported", "undersampled along kz")
 
 
 def test_other_group_name_and_skipped_scans(tmp_path, rng):

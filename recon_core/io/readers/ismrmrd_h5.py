@@ -736,6 +736,14 @@ def _weights(cols: np.ndarray, kzs: np.ndarray, depth: int, partition: int) -> n
             "lines for every ky line",
             "unsupported",
         )
+    kz_set = kz_sets[: per_col[0]]
+    if kz_set.size != kz_set[-1] - kz_set[0] + 1:  # holes along kz: the partitions would fold
+        raise ReadError(
+            f"ISMRMRD 3-D data undersampled along kz ({kz_set.size} of {depth} partition "
+            "encodings, not contiguous): the app reads 3-D data as partitions, which needs "
+            "contiguous kz lines (a partial-Fourier block is fine)",
+            "unsupported",
+        )
     angle = 2 * np.pi * (kzs - depth // 2) * (partition - depth // 2) / depth
     return weights * np.exp(1j * angle) / math.sqrt(depth)
 

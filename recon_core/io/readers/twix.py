@@ -784,6 +784,17 @@ def _assemble(twix: list, survey: dict, params: dict, limits: dict) -> tuple[dic
 
     # a 3-D scan: the chosen partition of the inverse DFT along Par
     if choice["three_d"]:
+        acquired = hits > 0
+        kz = np.flatnonzero(acquired.any(axis=0))
+        if (kz.size and kz.size != kz[-1] - kz[0] + 1) or np.any(
+            acquired[acquired.any(axis=1)] != acquired[acquired.any(axis=1)][:1]
+        ):
+            raise ReadError(
+                f"twix 3-D data undersampled along the partitions ({kz.size} of {n_par} "
+                "partition encodings, or different ones per line): the app reads 3-D data as "
+                "partitions, which needs the same contiguous partitions for every line",
+                "unsupported",
+            )
         weights = _centred_idft_row(n_par, choice["par_out"]).astype(np.complex64)
         kspace = (weights @ acc.reshape(n_par, -1)).reshape(acc.shape[1:])
     else:
