@@ -45,7 +45,7 @@ def container(file) -> tuple[str, list[str]]:
         children = [hard_child(f, n) for n in names[:500]]
         if any(isinstance(c, h5py.Dataset) and "MATLAB_class" in c.attrs for c in children):
             return "matlab", names
-        from .ismrmrd_h5 import find_group  # the same search as the ISMRMRD reader's
+        from .ismrmrd_header import find_group  # the same search as the ISMRMRD reader's
 
         try:
             find_group(f)
