@@ -158,7 +158,7 @@ def bart_roles(dims: tuple[int, ...]) -> tuple[tuple[str, ...], list[str]]:
     >>> bart_roles((1, 180, 230, 8))
     (('other', 'row', 'col', 'coil'), [])
     >>> bart_roles((64, 64, 1, 1, 2))
-    (('row', 'col', 'other', 'other', 'other'), ['MAPS: entry 0 of 2'])
+    (('row', 'col', 'other', 'coil', 'other'), ['MAPS: entry 0 of 2'])
     """
     roles = ["other"] * len(dims)
     spatial = [d for d in (0, 1, 2) if dims[d] > 1]
