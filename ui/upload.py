@@ -24,7 +24,7 @@ def _load(digest: str, _files: dict[str, bytes], options: dict, size, mode: str)
 
 HELP = ("fastMRI or ISMRMRD .h5, Siemens twix .dat, MATLAB .mat (v5–v7.3), DICOM, NIfTI, PNG/JPEG, "
         ".npy/.npz (image or k-space), or a BART .cfl together with its .hdr.")
-CHOICE_KEYS = ("up_slice", "up_key", "up_average", "up_contrast", "up_repetition", "up_pc")
+CHOICE_KEYS = ("up_slice", "up_key", "up_average", "up_contrast", "up_repetition", "up_pc", "up_zeros")
 
 
 def _options(same_file: bool, prev: dict | None) -> dict:
@@ -45,6 +45,8 @@ def _options(same_file: bool, prev: dict | None) -> dict:
             opts[name] = int(value)
     if "up_pc" in ss:
         opts["phase_correction"] = bool(ss["up_pc"])
+    if ss.get("up_zeros") is False:
+        opts["detect_undersampling"] = False
     return opts
 
 
@@ -90,6 +92,12 @@ def _choosers(rec: dict) -> None:
         if sel.get(name, 0) > 1:
             st.number_input(what, 0, sel[name] - 1, 0, key=f"up_{name}",
                             help=f"Which {name} of the scan to load, counted from 0.")
+    read_from_zeros = rec.get("acquired") is not None and "the zero samples" in rec["description"]
+    if read_from_zeros or st.session_state.get("up_zeros") is False:
+        st.toggle("Zeros are unmeasured points", True, key="up_zeros",
+                  help="This k-space has holes of exact zeros, read as points the scan never "
+                       "acquired (already-undersampled data). Turn off if the data are fully "
+                       "sampled and merely hold zeros (e.g. integer k-space rounding to 0).")
     epi = rec.get("epi")
     if epi:
         st.toggle("EPI odd/even phase correction", True, key="up_pc",

@@ -76,12 +76,13 @@ def acquired_pattern(kspace: np.ndarray) -> Acquisition:
     return Acquisition(mask, fraction, undersampled, text)
 
 
-def mark_acquired(loaded: LoadedData) -> LoadedData:
+def mark_acquired(loaded: LoadedData, detect: bool = True) -> LoadedData:
     """``loaded`` with its acquired pattern as ``mask`` when its k-space is already undersampled.
 
     A mask the file brought (fastMRI, NPZ ``mask``, raw-data line counters) is kept. Otherwise
     the pattern of non-zero samples is read (:func:`acquired_pattern`); when it has holes, it
-    becomes ``mask`` and the description says so. Images and fully sampled k-space pass as is.
+    becomes ``mask`` and the description says so (``detect=False`` skips this reading). Images
+    and fully sampled k-space pass as is.
 
     :Examples:
 
@@ -100,6 +101,8 @@ def mark_acquired(loaded: LoadedData) -> LoadedData:
         fraction = 100 * float(np.mean(loaded.mask))
         note = f"undersampled: {fraction:.1f} % of k-space acquired (the file's mask)"
         return dataclasses.replace(loaded, source=f"{loaded.source}, {note}")
+    if not detect:
+        return loaded
     found = acquired_pattern(loaded.kspace)
     if not found.undersampled:
         return loaded

@@ -127,7 +127,7 @@ def load_file(
     recon_core.io.limits.DataLoadError: unsupported file type '.txt' for notes.txt; ...
     """
     opts = LoadOptions.from_call("load_file", options, keywords)
-    return mark_acquired(_load_one(source, filename, opts))
+    return mark_acquired(_load_one(source, filename, opts), opts.detect_undersampling)
 
 
 def _load_one(source: Source, filename: str | None, opts: LoadOptions) -> LoadedData:
@@ -212,7 +212,9 @@ def load_files(
         (cn, cf), (hn, hf) = by_ext[".cfl"], by_ext[".hdr"]
         if os.path.splitext(cn)[0] != os.path.splitext(hn)[0]:
             raise DataLoadError(f"BART pair names differ: {cn} and {hn}", reason="argument")
-        return mark_acquired(load_bart(cf, hf, cfl_name=cn, hdr_name=hn, options=opts))
+        return mark_acquired(
+            load_bart(cf, hf, cfl_name=cn, hdr_name=hn, options=opts), opts.detect_undersampling
+        )
     raise DataLoadError(
         f"expected one file or a BART .cfl/.hdr pair, got {len(items)} files: {names[:10]}",
         reason="argument",

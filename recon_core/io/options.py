@@ -110,6 +110,10 @@ class LoadOptions:
         repetition: of raw data with several repetitions, the one to load (None: 0).
         phase_correction: for EPI raw data with phase-correction navigators (twix): apply the
             navigator-based odd/even line phase correction (default True).
+        detect_undersampling: read holes of exact zeros in k-space as points never acquired
+            (:func:`~recon_core.io.mark_acquired`; default True). Set False for fully sampled
+            data that hold exact zeros (e.g. integer k-space whose periphery rounds to 0). A
+            mask the file itself carries is always kept.
         limits: file size, pixel, element, coil and time limits (:class:`LoadLimits`).
 
     Raises:
@@ -136,6 +140,7 @@ class LoadOptions:
     contrast: int | None = None
     repetition: int | None = None
     phase_correction: bool = True
+    detect_undersampling: bool = True
     limits: LoadLimits = DEFAULT_LIMITS
 
     def __post_init__(self) -> None:
@@ -143,11 +148,12 @@ class LoadOptions:
             _check_integer_or_none(name, getattr(self, name))
         if self.axes is not None:
             object.__setattr__(self, "axes", _check_axes(self.axes))
-        if not isinstance(self.phase_correction, (bool, np.bool_)):
-            raise DataLoadError(
-                f"phase_correction must be True or False, got {self.phase_correction!r}",
-                reason="argument",
-            )
+        for name in ("phase_correction", "detect_undersampling"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise DataLoadError(
+                    f"{name} must be True or False, got {getattr(self, name)!r}",
+                    reason="argument",
+                )
         check_kind(self.kind)
         if self.key is not None and not isinstance(self.key, str):
             raise DataLoadError(

@@ -89,6 +89,11 @@ def test_deep_learning_page_scores_nothing_without_a_reference():
     assert not errors(at), errors(at)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics.get("PSNR") == "—", metrics
+    # the user overrides the detection: the zeros were measured, the data fully sampled
+    at.switch_page("pages/explorer.py").run()
+    at.toggle(key="up_zeros").set_value(False).run()
+    assert not errors(at) and "already undersampled" not in loaded(at), loaded(at)
+    assert at.toggle(key="up_zeros").value is False  # still offered, to turn back on
 
 
 def test_ismrmrd_upload_offers_slices_and_keeps_data_on_a_bad_file():

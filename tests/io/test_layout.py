@@ -113,6 +113,9 @@ def test_already_undersampled_multicoil_npy(rng):
     assert info.value.reason == "argument"
     r = prepare(d, 32, mode="resize")  # a k-space crop keeps the pattern
     assert r.mask.shape == (32, 32) and r.mask.mean() < 0.5
+    # the user can say the zeros were measured (integer k-space rounding to 0, say)
+    full = load_file(npy(under), "brain.npy", detect_undersampling=False)
+    assert full.mask is None and full.has_reference and "undersampled" not in full.source
 
 
 def test_zero_padding_and_partial_fourier_are_not_undersampling(rng):
