@@ -180,3 +180,23 @@ def supported_extensions() -> list[str]:
 def as_stream(src: SourceBytes, limits: LoadLimits) -> io.BytesIO:
     """The source's bytes as a fresh in-memory stream."""
     return io.BytesIO(src.read(limits))
+
+
+def has_hdf5_signature(src: SourceBytes) -> bool:
+    """True when ``src`` starts with the HDF5 superblock signature (after a user block)."""
+    # HDF5 allows a user block of 512, 1024, 2048, ... bytes before the superblock.
+    head = src.head(8)
+    if head == HDF5_SIGNATURE:
+        return True
+    offset = 512
+    while offset + 8 <= min(src.size, 1 << 20):
+        if src.data is not None:
+            chunk = src.data[offset : offset + 8]
+        else:
+            with open(src.path, "rb") as f:  # type: ignore[arg-type]
+                f.seek(offset)
+                chunk = f.read(8)
+        if chunk == HDF5_SIGNATURE:
+            return True
+        offset *= 2
+    return False

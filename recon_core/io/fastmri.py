@@ -10,32 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 from recon_core.io import isolated
-from recon_core.io._source import HDF5_SIGNATURE, Source, SourceBytes, resolve_source
+from recon_core.io._source import Source, has_hdf5_signature, resolve_source
 from recon_core.io._validate import dims, finish_kspace, finish_reference
 from recon_core.io.limits import DEFAULT_LIMITS, DataLoadError, LoadLimits
 from recon_core.io.loaded import LoadedData
 
-__all__ = ["load_fastmri_h5", "loaded_from_fastmri", "has_hdf5_signature"]
-
-
-def has_hdf5_signature(src: SourceBytes) -> bool:
-    """True when ``src`` starts with the HDF5 superblock signature (after a user block)."""
-    # HDF5 allows a user block of 512, 1024, 2048, ... bytes before the superblock.
-    head = src.head(8)
-    if head == HDF5_SIGNATURE:
-        return True
-    offset = 512
-    while offset + 8 <= min(src.size, 1 << 20):
-        if src.data is not None:
-            chunk = src.data[offset : offset + 8]
-        else:
-            with open(src.path, "rb") as f:  # type: ignore[arg-type]
-                f.seek(offset)
-                chunk = f.read(8)
-        if chunk == HDF5_SIGNATURE:
-            return True
-        offset *= 2
-    return False
+__all__ = ["load_fastmri_h5", "loaded_from_fastmri"]
 
 
 def load_fastmri_h5(

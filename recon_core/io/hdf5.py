@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from recon_core.io import isolated
-from recon_core.io._source import Source, resolve_source
-from recon_core.io.fastmri import has_hdf5_signature, loaded_from_fastmri
+from recon_core.io._source import Source, has_hdf5_signature, resolve_source
+from recon_core.io.fastmri import loaded_from_fastmri
 from recon_core.io.ismrmrd import loaded_from_ismrmrd
 from recon_core.io.limits import DataLoadError
 from recon_core.io.loaded import LoadedData

@@ -20,9 +20,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from recon_core.io import isolated
-from recon_core.io._source import Source, resolve_source
+from recon_core.io._source import Source, has_hdf5_signature, resolve_source
 from recon_core.io._validate import finish_kspace
-from recon_core.io.fastmri import has_hdf5_signature
 from recon_core.io.limits import DataLoadError, LoadLimits
 from recon_core.io.loaded import LoadedData
 from recon_core.io.options import LoadOptions
