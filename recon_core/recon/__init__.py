@@ -14,6 +14,7 @@
 :mod:`~recon_core.recon.driver`    ``reconstruct_tv`` and ``tv_iterations``
 :mod:`~recon_core.recon.objective`  the objective in NumPy, for checks
 :mod:`~recon_core.recon.lambda_sweep`  choosing λ by a sweep
+:mod:`~recon_core.recon.grappa`    GRAPPA (k-space interpolation from a calibration block)
 ================================  =====================================================
 
 Only the driver imports the solvers; solvers import operators; nothing imports upwards.
@@ -32,6 +33,7 @@ _WHERE = {
     "tv_objective": "recon_core.recon.objective",
     **dict.fromkeys(["LambdaSweepPoint", "sweep_lambda"], "recon_core.recon.lambda_sweep"),
     "zero_filled": "recon_core.recon.zerofill",
+    **dict.fromkeys(["grappa", "GrappaResult"], "recon_core.recon.grappa"),
     "check_problem": "recon_core.recon.inputs",
 }
 __all__ = sorted(_WHERE)
