@@ -158,8 +158,9 @@ def load_nifti(
         idx = pick_index(n_slices, slice_index)
         sl = np.take(arr, idx, axis=ax)
     check_slice(*sl.shape, limits, f"NIfTI {src.name}")
-    if slope is not None:
-        sl = sl * slope + (inter or 0.0)
+    if slope is not None:  # a hostile slope (inf, nan) gives non-finite pixels, refused below
+        with np.errstate(invalid="ignore", over="ignore"):
+            sl = sl * slope + (inter or 0.0)
     image = finish_image(sl, limits, f"NIfTI {src.name}")
     parts = [f"NIfTI-{version} {'.nii.gz' if gz else '.nii'}"]
     if n_slices > 1:
