@@ -152,12 +152,7 @@ if trained is not None:
             zf = cached.zero_filled(data.kspace, mask)
             m, mz = state.score(data, rec), state.score(data, zf)
             c = st.columns(3)
-            if m is not None:
-                c[0].metric("PSNR", f"{m['psnr']:.2f} dB", f"{m['psnr'] - mz['psnr']:+.1f} dB vs zero-filled")
-                c[1].metric("SSIM", f"{m['ssim']:.4f}", f"{m['ssim'] - mz['ssim']:+.3f}")
-                c[2].metric("NMSE", f"{m['nmse']:.2e}")
-            else:
-                c[0].metric("PSNR", "—", help=state.NO_REFERENCE)
+            if not widgets.score_metrics(c, m, mz, state.NO_REFERENCE):
                 st.caption(state.NO_REFERENCE)
             a, b = st.columns(2)
             widgets.chart(image_figure(rec, f"{arch} reconstruction", zmin=0, zmax=1, value_label="|x|"),

@@ -141,12 +141,7 @@ else:
     m, mz = state.score(data, img), state.score(data, zf)
     with result_slot:
         c = st.columns(4)
-        if m is not None:
-            c[0].metric("PSNR", f"{m['psnr']:.2f} dB", f"{m['psnr'] - mz['psnr']:+.1f} dB vs zero-filled")
-            c[1].metric("SSIM", f"{m['ssim']:.4f}", f"{m['ssim'] - mz['ssim']:+.3f}")
-            c[2].metric("NMSE", f"{m['nmse']:.2e}")
-        else:
-            c[0].metric("PSNR", "—", help=state.NO_REFERENCE)
+        if not widgets.score_metrics(c, m, mz, state.NO_REFERENCE):
             c[1].metric("Final objective", f"{hist[-1].objective:.3e}")
             c[2].metric("Relative change", f"{hist[-1].rel_change:.1e}")
         c[3].metric("Iterations · time", f"{len(hist)} · {entry['elapsed']:.2f} s")
