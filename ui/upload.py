@@ -119,6 +119,12 @@ def uploader() -> None:
                     help="Crop/pad keeps the pixel size; resize keeps the field of view.")
     prev = st.session_state.get("upload")
     if files:
+        names = [f.name for f in files]
+        is_pair = len(files) == 2 and {n.rsplit(".", 1)[-1].lower() for n in names} == {"cfl", "hdr"}
+        if len(files) > 1 and not is_pair:  # the list keeps earlier uploads: use the newest file
+            st.info(f"Using the newest file, {names[-1]}; remove the others from the list above "
+                    "(×) to tidy it. Only a BART .cfl with its .hdr is read as a pair.")
+            files = files[-1:]
         blobs = {f.name: f.getvalue() for f in files}
         digest = hashlib.sha256(
             b"".join(hashlib.sha256(b).digest() + n.encode() for n, b in sorted(blobs.items()))

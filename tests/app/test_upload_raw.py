@@ -108,6 +108,19 @@ def test_ismrmrd_upload_offers_slices_and_keeps_data_on_a_bad_file():
     assert_bad_file_keeps(at, "broken.h5", data[: len(data) // 3], "ISMRMRD")
 
 
+def test_a_second_upload_replaces_the_first():
+    k = coil_kspace()
+    buf = io.BytesIO()
+    sio.savemat(buf, {"kdata": np.transpose(k, (1, 2, 0))})
+    at = upload(open_page("explorer", {"src": "upload"}), "scan.mat", buf.getvalue())
+    assert "MATLAB" in loaded(at)
+    at.file_uploader(key="up_files").set_value(
+        [("scan.mat", buf.getvalue(), "application/octet-stream"),
+         ("gre.dat", GRE.read_bytes(), "application/octet-stream")]).run()
+    assert not errors(at), errors(at)
+    assert "twix" in loaded(at) and any("Using the newest file, gre.dat" in i.value for i in at.info)
+
+
 def test_twix_upload_and_bad_twix():
     at = upload(open_page("explorer", {"src": "upload"}), "gre.dat", GRE.read_bytes())
     assert not errors(at), errors(at)
