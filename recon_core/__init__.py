@@ -46,7 +46,7 @@ _export("recon_core.ops.sampling", "forward_op", "adjoint_op")
 _export("recon_core.ops.coils", "sense_forward", "sense_adjoint")
 _export("recon_core.masks", "MASK_KINDS", "make_mask", "default_center_fraction",
         "achieved_acceleration", "center_lines", "center_region", "incoherence",
-        "point_spread_function")
+        "point_spread_function", "calibration_slices", "centred_calibration_block")
 _export("recon_core.metrics", "all_metrics", "nmse", "psnr", "ssim")
 _export("recon_core.noise", "add_noise", "noise_std")
 _export("recon_core.recon.configs", "DEFAULT_LAM", "METHODS", "AdmmConfig", "GradientConfig",

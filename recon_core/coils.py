@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from recon_core.checks import as_array, as_mask, check_int, check_positive
+from recon_core.masks.analysis import centred_calibration_block
 from recon_core.ops.fft import fft2c, ifft2c
 
 __all__ = [
@@ -88,36 +89,20 @@ def coil_zero_filled(kspace: ArrayLike, mask: ArrayLike) -> CoilZeroFilled:
     return CoilZeroFilled(coil_images, rss(coil_images))
 
 
-def _centred_run(flags: np.ndarray) -> int:
-    """Largest t with ``flags[n // 2 - t // 2 : n // 2 - t // 2 + t]`` all True (0 if none).
-
-    That is the block :func:`estimate_sens_maps` extracts, the same centring as ``fft2c``.
-    """
-    n = flags.shape[0]
-    c = n // 2
-    if not flags[c]:
-        return 0
-    lo = c
-    while lo > 0 and flags[lo - 1]:
-        lo -= 1
-    hi = c
-    while hi < n - 1 and flags[hi + 1]:
-        hi += 1
-    t = hi - lo + 1
-    while c - t // 2 < lo or c - t // 2 + t - 1 > hi:
-        t -= 1
-    return t
-
-
 def calibration_region(mask: ArrayLike, max_size: int | None = 32) -> tuple[int, int]:
-    """Size (h, w) of the fully sampled block around DC of a sampling mask.
+    """Size (h, w) of the fully sampled block centred on DC that :func:`estimate_sens_maps` uses.
 
-    Looks for fully sampled columns around W // 2 (line masks: block H x w), fully sampled rows
-    around H // 2 (block h x W), and otherwise the largest fully sampled centred square; takes the
-    largest of these and caps each side at ``max_size`` (None: no cap).
+    A thin wrapper over :func:`recon_core.masks.centred_calibration_block` with a cap of 32
+    per side for the ratio method (larger blocks give less smooth maps): the block is
+    ``mask[H//2 - h//2 : H//2 - h//2 + h, W//2 - w//2 : W//2 - w//2 + w]`` (the ``fft2c``
+    centring), the centred rectangle maximising ``min(h, max_size) * min(w, max_size)``, each
+    side then capped. Line masks give an H x w column block, row masks h x W, 2D masks their
+    centre rectangle. For the largest rectangle merely *containing* DC (GRAPPA), see
+    :func:`recon_core.masks.calibration_slices`.
 
     Args:
-        mask: bool or 0/1, shape (H, W).
+        mask: bool or 0/1 (any non-zero value counts as sampled), shape (H, W).
+        max_size: cap on each side, or None for none.
 
     Returns:
         (h, w); (0, 0) when DC itself is not sampled.
@@ -132,24 +117,7 @@ def calibration_region(mask: ArrayLike, max_size: int | None = 32) -> tuple[int,
     m = as_array(mask, "mask", min_ndim=2)
     if m.ndim != 2:
         raise ValueError(f"mask must have shape (H, W), got {m.shape}")
-    m = m != 0
-    h, w = m.shape
-    candidates = [(h, _centred_run(m.all(axis=0))), (_centred_run(m.all(axis=1)), w)]
-    s = 0
-    cy, cx = h // 2, w // 2
-    while s < min(h, w):
-        t = s + 1
-        y0, x0 = cy - t // 2, cx - t // 2
-        if y0 < 0 or x0 < 0 or y0 + t > h or x0 + t > w or not m[y0 : y0 + t, x0 : x0 + t].all():
-            break
-        s = t
-    candidates.append((s, s))
-    ch, cw = max(
-        ((a, b) for a, b in candidates if a and b), key=lambda ab: ab[0] * ab[1], default=(0, 0)
-    )
-    if max_size is not None:
-        ch, cw = min(ch, max_size), min(cw, max_size)
-    return ch, cw
+    return centred_calibration_block(m != 0, max_size=max_size)
 
 
 def estimate_sens_maps(

@@ -78,6 +78,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from recon_core.checks import as_array, as_mask, check_int, check_positive
+from recon_core.masks.analysis import centred_calibration_block
 
 __all__ = [
     "EspiritResult",
@@ -128,32 +129,19 @@ class EspiritResult:
     n_kernels: int
 
 
-def _run(flags: np.ndarray) -> int:
-    """Number of leading True values of a 1-D bool array."""
-    return int(flags.size if flags.all() else np.argmin(flags))
-
-
-def _centred_width(flags: np.ndarray) -> int:
-    """Largest t with ``flags[n // 2 - t // 2 : n // 2 - t // 2 + t]`` all True (0 if none)."""
-    c = flags.shape[0] // 2
-    left, right = _run(flags[c - 1 :: -1]) if c else 0, _run(flags[c:])  # right counts c
-    if right == 0:
-        return 0
-    # t covers t // 2 samples left of c and t - t // 2 from c on
-    return max(2 * min(left, right), 2 * min(left, right - 1) + 1)
-
-
 def calibration_block(mask: ArrayLike, max_size: int | None = 48) -> tuple[int, int]:
     """Size (h, w) of the largest fully sampled rectangle centred on DC of a sampling mask.
 
-    The block is ``mask[H//2 - h//2 : H//2 - h//2 + h, W//2 - w//2 : W//2 - w//2 + w]``, the
-    centring of :func:`recon_core.coils.estimate_sens_maps`. Any rectangle counts: full-height
-    column blocks (line masks), full-width row blocks, squares and h x w blocks of 2-D masks.
+    A thin wrapper over :func:`recon_core.masks.centred_calibration_block` with ESPIRiT's cap
+    of 48 per side. The block is
+    ``mask[H//2 - h//2 : H//2 - h//2 + h, W//2 - w//2 : W//2 - w//2 + w]``, the centring of
+    :func:`recon_core.coils.estimate_sens_maps`. Any rectangle counts: full-height column
+    blocks (line masks), full-width row blocks, squares and h x w blocks of 2-D masks.
     With ``max_size`` the block maximising ``min(h, max_size) * min(w, max_size)`` is chosen
     and each side is then capped at ``max_size``.
 
     Args:
-        mask: bool or 0/1, shape (H, W).
+        mask: bool or 0/1 (any non-zero value counts as sampled), shape (H, W).
         max_size: cap on each side, or None for none.
 
     Returns:
@@ -172,26 +160,7 @@ def calibration_block(mask: ArrayLike, max_size: int | None = 48) -> tuple[int, 
     m = as_array(mask, "mask", min_ndim=2)
     if m.ndim != 2:
         raise ValueError(f"mask must have shape (H, W), got {m.shape}")
-    m = m != 0
-    cap = None if max_size is None else check_int(max_size, "max_size")
-    h, w = m.shape
-    c = h // 2
-    best, best_score = (0, 0), 0
-    cols = np.ones(w, bool)  # columns fully sampled over the current rows
-    for t in range(1, h + 1):
-        lo = c - t // 2  # rows lo .. lo + t - 1: each t's rows contain the previous t's
-        if lo < 0 or lo + t > h:
-            break
-        cols &= m[lo] & m[lo + t - 1]
-        width = _centred_width(cols)
-        if width == 0:
-            break
-        score = t * width if cap is None else min(t, cap) * min(width, cap)
-        if score > best_score:
-            best, best_score = (t, width), score
-    if cap is not None:
-        best = (min(best[0], cap), min(best[1], cap))
-    return best
+    return centred_calibration_block(m != 0, max_size=max_size)
 
 
 def _calibration_shape(

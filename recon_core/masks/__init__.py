@@ -6,7 +6,10 @@
 - :mod:`recon_core.masks.poisson` — the variable-density Poisson-disc packing behind
   ``kind="poisson"``;
 - :mod:`recon_core.masks.analysis` — :func:`achieved_acceleration`, :func:`center_lines`,
-  :func:`center_region`, :func:`point_spread_function`, :func:`incoherence`.
+  :func:`center_region`, :func:`point_spread_function`, :func:`incoherence`, and the one
+  calibration-region finder the coil and GRAPPA code use: :func:`calibration_slices`
+  (largest fully sampled rectangle containing DC) and :func:`centred_calibration_block`
+  (largest one centred on DC, optionally capped per side).
 
 Every public name is re-exported here (the modules need only NumPy), so
 ``from recon_core.masks import make_mask`` works. Masks are boolean arrays of shape (H, W),
@@ -15,8 +18,10 @@ Every public name is re-exported here (the modules need only NumPy), so
 
 from recon_core.masks.analysis import (
     achieved_acceleration,
+    calibration_slices,
     center_lines,
     center_region,
+    centred_calibration_block,
     incoherence,
     point_spread_function,
 )
@@ -36,6 +41,8 @@ __all__ = [
     "achieved_acceleration",
     "center_lines",
     "center_region",
+    "calibration_slices",
+    "centred_calibration_block",
     "point_spread_function",
     "incoherence",
     "GAUSSIAN_SIGMA_FRACTION",

@@ -70,6 +70,7 @@ from numpy.typing import ArrayLike
 
 from recon_core.checks import as_array, as_mask, check_int, check_positive
 from recon_core.coils import rss
+from recon_core.masks.analysis import calibration_slices
 from recon_core.ops.fft import ifft2c
 
 __all__ = ["GrappaResult", "grappa", "grappa_calibration_block"]
@@ -97,8 +98,11 @@ class GrappaResult(NamedTuple):
 def grappa_calibration_block(mask: ArrayLike) -> tuple[slice, slice]:
     """The largest fully sampled rectangle of a mask that contains DC ``(H // 2, W // 2)``.
 
-    Column masks give a full-height block of the centre columns; 2D masks their centre
-    rectangle. The block need not be centred on DC, only contain it.
+    A thin wrapper over :func:`recon_core.masks.calibration_slices`. Column masks give a
+    full-height block of the centre columns; 2D masks their centre rectangle. The block need
+    not be centred on DC, only contain it (unlike the sensitivity-map block of
+    :func:`recon_core.masks.centred_calibration_block`): GRAPPA fits its weights on any fully
+    sampled data.
 
     Args:
         mask: bool or 0/1, shape (H, W).
@@ -113,36 +117,7 @@ def grappa_calibration_block(mask: ArrayLike) -> tuple[slice, slice]:
     >>> grappa_calibration_block(m)
     (slice(0, 16, None), slice(12, 20, None))
     """
-    m = as_mask(mask, np.shape(mask))
-    if m.ndim != 2:
-        raise ValueError(f"mask must have shape (H, W), got {m.shape}")
-    h, w = m.shape
-    cy, cx = h // 2, w // 2
-    if not m[cy, cx]:
-        return slice(0, 0), slice(0, 0)
-    # Columns connected to DC along row cy.
-    row = m[cy]
-    lo = cx - (np.argmin(row[: cx + 1][::-1]) if not row[: cx + 1].all() else cx + 1) + 1
-    hi = cx + (np.argmin(row[cx:]) if not row[cx:].all() else w - cx) - 1
-    # For each of those columns, how far the run of True through row cy reaches up and down.
-    col = m[:, lo : hi + 1]
-    up_blocked = ~col[: cy + 1][::-1]
-    down_blocked = ~col[cy:]
-    up = np.where(up_blocked.any(0), up_blocked.argmax(0), cy + 1)  # rows cy-up+1 .. cy
-    down = np.where(down_blocked.any(0), down_blocked.argmax(0), h - cy)  # rows cy .. cy+down-1
-    i0 = cx - lo
-    # Running minima outwards from cx: index i covers columns cx-i .. cx (left), cx .. cx+j.
-    l_up = np.minimum.accumulate(up[: i0 + 1][::-1])
-    l_dn = np.minimum.accumulate(down[: i0 + 1][::-1])
-    r_up = np.minimum.accumulate(up[i0:])
-    r_dn = np.minimum.accumulate(down[i0:])
-    ups = np.minimum(l_up[:, None], r_up[None, :])
-    dns = np.minimum(l_dn[:, None], r_dn[None, :])
-    widths = np.arange(l_up.size)[:, None] + np.arange(r_up.size)[None, :] + 1
-    area = (ups + dns - 1) * widths
-    i, j = np.unravel_index(int(np.argmax(area)), area.shape)
-    return (slice(int(cy - ups[i, j] + 1), int(cy + dns[i, j])),
-            slice(int(cx - i), int(cx + j + 1)))
+    return calibration_slices(mask)
 
 
 def _check_kernel(kernel) -> tuple[int, int]:

@@ -8,8 +8,10 @@ import pytest
 from recon_core.masks import (
     MASK_KINDS,
     achieved_acceleration,
+    calibration_slices,
     center_lines,
     center_region,
+    centred_calibration_block,
     incoherence,
     make_mask,
     point_spread_function,
@@ -92,6 +94,115 @@ def test_center_region_examples():
     cross[3:6, 3:6] = True
     assert center_region(cross) == (1, 9) or center_region(cross) == (9, 1)
     assert center_lines(cross) == 1
+
+
+# ------------------------------------------------------------- the shared calibration finder
+
+
+def _brute_centred(mask, cap=None):
+    """Best score over all rectangles centred the fft2c way (``H//2 - h//2``)."""
+    h, w = mask.shape
+    best = 0
+    for t in range(1, h + 1):
+        for u in range(1, w + 1):
+            y0, x0 = h // 2 - t // 2, w // 2 - u // 2
+            if y0 >= 0 and x0 >= 0 and y0 + t <= h and x0 + u <= w \
+                    and mask[y0 : y0 + t, x0 : x0 + u].all():
+                best = max(best, t * u if cap is None else min(t, cap) * min(u, cap))
+    return best
+
+
+def _centred_slices(shape, hw):
+    (h, w), (bh, bw) = shape, hw
+    return slice(h // 2 - bh // 2, h // 2 - bh // 2 + bh), slice(w // 2 - bw // 2, w // 2 - bw // 2 + bw)
+
+
+@pytest.mark.parametrize("shape", [(7, 9), (6, 6), (5, 8), (1, 5)])
+def test_calibration_finders_match_brute_force(shape):
+    rng = np.random.default_rng(3)
+    for _ in range(60):
+        mask = rng.uniform(size=shape) < 0.8
+        rows, cols = calibration_slices(mask)
+        assert (rows.stop - rows.start) * (cols.stop - cols.start) == _brute_center_area(mask)
+        assert mask[rows, cols].all()
+        assert center_region(mask) == (rows.stop - rows.start, cols.stop - cols.start)
+        for cap in (None, 2, 3):
+            bh, bw = centred_calibration_block(mask, max_size=cap)
+            assert min(bh, cap or bh) * min(bw, cap or bw) == _brute_centred(mask, cap)
+            assert mask[_centred_slices(shape, (bh, bw))].all()
+
+
+def test_calibration_finders_on_a_rectangular_block():
+    m = np.zeros((64, 64), dtype=bool)
+    m[::2, ::2] = True
+    m[24:40, 22:42] = True  # 16 x 20, centred the fft2c way on (32, 32)
+    assert calibration_slices(m) == (slice(24, 40), slice(22, 42))
+    assert centred_calibration_block(m) == (16, 20)
+    assert centred_calibration_block(m, max_size=12) == (12, 12)
+    # shifted off centre: still contains DC, but the centred block shrinks
+    off = np.zeros((64, 64), dtype=bool)
+    off[30:46, 28:48] = True  # rows 30..45, columns 28..47
+    assert calibration_slices(off) == (slice(30, 46), slice(28, 48))
+    assert centred_calibration_block(off) == (5, 9)  # rows 30..34, columns 28..36
+
+
+def test_calibration_finders_on_a_line_mask():
+    m = np.zeros((96, 80), dtype=bool)
+    m[:, 36:44] = True  # 8 centre columns, 40 - 4 .. 40 + 3
+    m[:, ::5] = True  # 35 touches the block (34 and 44 are not sampled)
+    assert calibration_slices(m) == (slice(0, 96), slice(35, 44))
+    assert center_region(m) == (96, center_lines(m)) == (96, 9)
+    # centred on column 40, 9 columns would be 36..44: only 8 (36..43) are fully sampled
+    assert centred_calibration_block(m) == (96, 8)
+    assert centred_calibration_block(m, max_size=32) == (32, 8)
+    assert centred_calibration_block(m.T, max_size=48) == (8, 48)
+
+
+def test_calibration_finders_on_a_poisson_like_mask():
+    m = make_mask((128, 128), 8, "poisson", center_fraction=0.15, seed=0)
+    block = round(128 * 0.15)  # 19 rows and columns from (128 - 19 + 1) // 2 = 55
+    rows, cols = calibration_slices(m)
+    assert rows.start <= 55 and rows.stop >= 55 + block
+    assert cols.start <= 55 and cols.stop >= 55 + block
+    assert m[rows, cols].all()
+    bh, bw = centred_calibration_block(m)
+    assert min(bh, bw) >= block  # the fastMRI and fft2c centrings of an odd block agree
+    assert bh * bw <= (rows.stop - rows.start) * (cols.stop - cols.start)
+    assert m[_centred_slices(m.shape, (bh, bw))].all()
+
+
+def test_calibration_finders_with_dc_unsampled():
+    m = np.ones((32, 32), dtype=bool)
+    m[16, 16] = False
+    assert calibration_slices(m) == (slice(0, 0), slice(0, 0))
+    assert center_region(m) == (0, 0)
+    assert centred_calibration_block(m) == (0, 0)
+    assert centred_calibration_block(m, max_size=8) == (0, 0)
+    assert centred_calibration_block(np.zeros((8, 8), dtype=bool)) == (0, 0)
+
+
+def test_calibration_finders_check_their_arguments():
+    with pytest.raises(ValueError, match=r"shape \(H, W\)"):
+        calibration_slices(np.ones((2, 4, 4), dtype=bool))
+    with pytest.raises(ValueError, match="only 0 and 1"):
+        centred_calibration_block(np.full((4, 4), 2))
+    with pytest.raises(ValueError, match="max_size must be"):
+        centred_calibration_block(np.ones((4, 4), dtype=bool), max_size=0)
+
+
+def test_wrappers_elsewhere_are_the_shared_finder():
+    from recon_core.coils import calibration_region
+    from recon_core.espirit import calibration_block
+    from recon_core.recon.grappa import grappa_calibration_block
+
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        m = rng.uniform(size=(40, 36)) < 0.3
+        m[14:26, 12:26] = True
+        assert grappa_calibration_block(m) == calibration_slices(m)
+        assert calibration_region(m) == centred_calibration_block(m, max_size=32)
+        assert calibration_block(m) == centred_calibration_block(m, max_size=48)
+        assert calibration_region(m, max_size=None) == centred_calibration_block(m)
 
 
 def _psf_reference(mask):
