@@ -44,7 +44,7 @@ _export("recon_core.phantoms", "ellipses_dataset", "random_ellipses", "shepp_log
 _export("recon_core.ops.fft", "fft2c", "ifft2c", "fft2c_tf", "ifft2c_tf")
 _export("recon_core.ops.sampling", "forward_op", "adjoint_op")
 _export("recon_core.ops.coils", "sense_forward", "sense_adjoint")
-_export("recon_core.masks", "MASK_KINDS", "make_mask", "default_center_fraction",
+_export("recon_core.masks", "MASK_KINDS", "MIN_CALIB_2D", "make_mask", "default_center_fraction",
         "achieved_acceleration", "center_lines", "center_region", "incoherence",
         "point_spread_function", "calibration_slices", "centred_calibration_block")
 _export("recon_core.metrics", "all_metrics", "nmse", "psnr", "ssim")

@@ -2,7 +2,8 @@
 
 - :mod:`recon_core.masks.sampling` — :func:`make_mask` and its kinds (fastMRI random and
   equispaced columns, 2D Gaussian, Poisson disc, radial), :data:`MASK_KINDS`,
-  :func:`default_center_fraction`;
+  :func:`default_center_fraction`, :data:`MIN_CALIB_2D` (the 24 x 24 fully sampled centre
+  every 2D mask keeps);
 - :mod:`recon_core.masks.poisson` — the variable-density Poisson-disc packing behind
   ``kind="poisson"``;
 - :mod:`recon_core.masks.analysis` — :func:`achieved_acceleration`, :func:`center_lines`,
@@ -29,6 +30,7 @@ from recon_core.masks.poisson import POISSON_ALPHA, poisson_disc
 from recon_core.masks.sampling import (
     GAUSSIAN_SIGMA_FRACTION,
     MASK_KINDS,
+    MIN_CALIB_2D,
     Seed,
     default_center_fraction,
     make_mask,
@@ -46,6 +48,7 @@ __all__ = [
     "point_spread_function",
     "incoherence",
     "GAUSSIAN_SIGMA_FRACTION",
+    "MIN_CALIB_2D",
     "POISSON_ALPHA",
     "Seed",
     "poisson_disc",

@@ -21,7 +21,15 @@ block of ``num_low = round(W * center_fraction)`` low-frequency columns starting
 
 2D kinds sample individual k-space points (as for 3D Cartesian acquisitions, where both
 phase-encode axes are undersampled), with a fully sampled centred rectangle of
-``round(H * center_fraction)`` rows by ``round(W * center_fraction)`` columns:
+``max(round(H * center_fraction), MIN_CALIB_2D)`` rows by
+``max(round(W * center_fraction), MIN_CALIB_2D)`` columns (each at most the axis length), so
+that coil sensitivities can always be calibrated from it (:data:`MIN_CALIB_2D` = 24; the
+fraction alone gives only 10 x 10 at 8x on 256 x 256). On an odd axis longer than 24 the
+minimum is 25 rows or columns, symmetric about DC, so that blocks centred either way
+(fastMRI's ``(n - t + 1) // 2`` or ``fft2c``'s ``n // 2 - t // 2``) find at least 24. When
+this centre alone holds more than ``H * W / accel`` points, the mask is just the centre and
+its achieved acceleration (:func:`recon_core.masks.achieved_acceleration`) is below
+``accel`` (64 x 64 at 8x: 576 points instead of 512, 7.1x).
 
 - ``"gaussian"``: exactly ``round(H * W / accel)`` points; those outside the centre
   rectangle are drawn without replacement with probability proportional to a 2D Gaussian
@@ -38,7 +46,9 @@ phase-encode axes are undersampled), with a fully sampled centred rectangle of
 Randomness comes only from ``np.random.default_rng(seed)``: the same seed gives the same
 mask, and the global ``np.random`` state is never read or changed.
 
-Default centre fraction: ``0.32 / accel`` (0.08 at 4x and 0.04 at 8x, as in fastMRI).
+Default centre fraction: ``0.32 / accel`` (0.08 at 4x and 0.04 at 8x, as in fastMRI); for
+2D kinds the centre is then widened to the :data:`MIN_CALIB_2D` minimum. Column kinds keep
+fastMRI's centre exactly.
 
 How the kinds are built (the spirit of fastMRI's ``MaskFunc``): :func:`make_mask` checks the
 arguments and fixes the centre once per family, then hands over to the kind's own part,
@@ -65,11 +75,18 @@ __all__ = [
     "make_mask",
     "default_center_fraction",
     "GAUSSIAN_SIGMA_FRACTION",
+    "MIN_CALIB_2D",
     "Seed",
 ]
 
 #: Standard deviation of the ``"gaussian"`` density, as a fraction of each axis length.
 GAUSSIAN_SIGMA_FRACTION = 0.25
+
+#: Fewest fully sampled centre rows and columns of a 2D mask (``"gaussian"``, ``"poisson"``,
+#: ``"radial"``), whatever the acceleration and centre fraction: ESPIRiT and the ratio method
+#: need a calibration block of about 24 x 24 for reliable coil maps. An axis shorter than
+#: this is fully sampled; an odd one gets 25 (symmetric about DC). Column kinds ignore it.
+MIN_CALIB_2D = 24
 
 Seed = Union[int, np.random.Generator, None]
 
@@ -176,19 +193,35 @@ def _column_mask(h: int, w: int, accel: float, cf: float, rng, draw_columns) -> 
     return np.broadcast_to(cols[None, :], (h, w)).copy()
 
 
+def _min_centre(n: int) -> int:
+    """The :data:`MIN_CALIB_2D` minimum along an axis of n: n if shorter, else 24 with n's parity.
+
+    Same parity as n makes the fastMRI block ``(n - t + 1) // 2`` equal the ``fft2c`` block
+    ``n // 2 - t // 2``, so both centrings see all of it.
+    """
+    if n <= MIN_CALIB_2D:
+        return n
+    return MIN_CALIB_2D + (n - MIN_CALIB_2D) % 2
+
+
 def _point_centre(h: int, w: int, cf: Optional[float]) -> np.ndarray:
     """The 2D kinds' shared part: bool (H, W), the fully sampled centred rectangle of
-    ``round(H * cf)`` by ``round(W * cf)`` (at least 1 x 1), or no centre when ``cf`` is None."""
+    ``max(round(H * cf), MIN_CALIB_2D)`` by ``max(round(W * cf), MIN_CALIB_2D)`` (each at most
+    the axis, see :func:`_min_centre`); the minimum alone when ``cf`` is None."""
     mask = np.zeros((h, w), dtype=bool)
+    ch, cw = _min_centre(h), _min_centre(w)
     if cf is not None:
-        ch = int(min(h, max(1, round(h * cf))))
-        cw = int(min(w, max(1, round(w * cf))))
-        mask[_center_block(h, ch), _center_block(w, cw)] = True
+        ch = int(min(h, max(ch, round(h * cf))))
+        cw = int(min(w, max(cw, round(w * cf))))
+    mask[_center_block(h, ch), _center_block(w, cw)] = True
     return mask
 
 
 def _n_target(accel: float, centre: np.ndarray) -> int:
-    """Samples a 2D mask of ``centre.shape`` holds at ``accel``: never fewer than the centre."""
+    """Samples a 2D mask of ``centre.shape`` holds at ``accel``: never fewer than the centre.
+
+    When the centre alone exceeds ``H * W / accel`` the mask is the centre and the achieved
+    acceleration is lower than ``accel`` (documented in :func:`make_mask`)."""
     return int(max(round(centre.size / accel), np.count_nonzero(centre)))
 
 
@@ -251,7 +284,7 @@ def _radial_spokes(h: int, w: int, n_spokes: int) -> np.ndarray:
 
 
 def _radial(centre: np.ndarray, accel: float, rng: np.random.Generator) -> np.ndarray:
-    """Spokes (no random numbers: ``rng`` is unused) plus the centre rectangle, if any."""
+    """Spokes (no random numbers: ``rng`` is unused) plus the centre rectangle."""
     h, w = centre.shape
     target = h * w / accel
 
@@ -299,11 +332,15 @@ def make_mask(
             fully sampled mask for every kind.
         kind: one of :data:`MASK_KINDS` (see the module docstring).
         center_fraction: fraction of each axis fully sampled around the centre. ``None``
-            selects ``0.32 / accel``; the resulting count is rounded and kept between 1
-            and the number the target rate allows. It must be in (0, 1] and at most
+            selects ``0.32 / accel`` (fastMRI's 0.08 at 4x, 0.04 at 8x). For 1D kinds the
+            resulting count of columns is rounded and kept between 1 and the number the
+            target rate allows. For 2D kinds each side of the centre rectangle is the larger
+            of ``round(n * center_fraction)`` and :data:`MIN_CALIB_2D` (24, or the whole
+            axis if shorter, 25 on an odd axis): a fully sampled centre of at least 24 x 24
+            is always kept, for coil calibration. It must be in (0, 1] and at most
             ``1 / accel`` for 1D kinds (the block costs a rate of ``center_fraction``) or
             ``1 / sqrt(accel)`` for 2D kinds (the rectangle costs its square). For
-            ``"radial"``, ``None`` means no extra centre rectangle (the spokes already
+            ``"radial"``, ``None`` means the minimum rectangle only (the spokes already
             cover the centre densely).
         seed: non-negative int, ``np.random.Generator`` or ``None``. Passed to
             ``np.random.default_rng``; the global NumPy random state is never touched.
@@ -311,7 +348,11 @@ def make_mask(
 
     Returns:
         mask: bool, shape (H, W), ``True`` where k-space is sampled, DC at index
-        ``(H // 2, W // 2)`` (always sampled). For 1D kinds every row is identical.
+        ``(H // 2, W // 2)`` (always sampled). For 1D kinds every row is identical. A 2D
+        mask never holds fewer points than its centre rectangle: when that exceeds
+        ``H * W / accel`` (small images at high acceleration, e.g. 64 x 64 at 8x or more)
+        the mask is the centre alone and samples more densely than asked; measure the
+        rate actually reached with :func:`recon_core.masks.achieved_acceleration`.
 
     Raises:
         ValueError: bad shape, ``accel`` not a finite real >= 1, unknown ``kind``,
@@ -325,6 +366,9 @@ def make_mask(
     >>> bool(m[:, 118:138].all())  # round(256 * 0.08) = 20 centre columns from 118
     True
     >>> bool((make_mask((256, 256), 4, seed=3) == make_mask((256, 256), 4, seed=3)).all())
+    True
+    >>> p = make_mask((256, 256), 8, kind="poisson", seed=0)  # centre 24 x 24, not 10 x 10
+    >>> bool(p[116:140, 116:140].all())
     True
     """
     h, w = _check_shape(shape)

@@ -9,9 +9,11 @@ import pytest
 
 from recon_core.masks import (
     MASK_KINDS,
+    MIN_CALIB_2D,
     achieved_acceleration,
     center_lines,
     center_region,
+    centred_calibration_block,
     default_center_fraction,
     make_mask,
     poisson_disc,
@@ -171,14 +173,82 @@ def test_2d_centre_rectangle(kind, shape, accel):
     ph, pw = (h - ch + 1) // 2, (w - cw + 1) // 2
     assert mask[ph : ph + ch, pw : pw + cw].all()
     rows, cols = center_region(mask)
-    assert rows * cols >= ch * cw
+    assert rows * cols >= max(ch, MIN_CALIB_2D) * max(cw, MIN_CALIB_2D)
     assert center_lines(mask) == 0  # documented: 2D masks rarely have full columns
+
+
+def test_min_calib_2d_is_24():
+    assert MIN_CALIB_2D == 24
+
+
+@pytest.mark.parametrize("kind", KINDS_2D)
+@pytest.mark.parametrize("shape", [(64, 64), (128, 128), (256, 256), (320, 256)])
+@pytest.mark.parametrize("accel", [4, 8, 12])
+def test_2d_kinds_keep_a_24_by_24_centre(kind, shape, accel):
+    h, w = shape
+    mask = make_mask(shape, accel, kind, seed=0)
+    rows, cols = center_region(mask)
+    assert rows >= min(24, h) and cols >= min(24, w), (rows, cols)
+    # the block the coil-map code cuts out (centred the fft2c way) is as large
+    ch, cw = centred_calibration_block(mask, max_size=MIN_CALIB_2D)
+    assert (ch, cw) == (MIN_CALIB_2D, MIN_CALIB_2D)
+    assert mask[h // 2 - 12 : h // 2 + 12, w // 2 - 12 : w // 2 + 12].all()
+    # the acceleration is met unless the centre alone exceeds the budget of H * W / accel
+    if 24 * 24 <= h * w / accel:
+        tol = 0.05 if kind == "radial" else 0.02
+        assert achieved_acceleration(mask) == pytest.approx(accel, rel=tol)
+    else:
+        assert np.count_nonzero(mask) >= 24 * 24
+        assert achieved_acceleration(mask) < accel
+
+
+@pytest.mark.parametrize("kind", KINDS_2D)
+@pytest.mark.parametrize("shape", [(255, 321), (33, 17), (7, 5)])
+def test_2d_centre_minimum_on_odd_and_small_shapes(kind, shape):
+    h, w = shape
+    mask = make_mask(shape, 8, kind, seed=0)
+    # odd axes get 25 (symmetric about DC), so both centrings find at least 24
+    ch, cw = centred_calibration_block(mask)
+    assert ch >= min(24, h) and cw >= min(24, w)
+    if max(shape) <= 24:
+        assert mask.all()  # an image smaller than the minimum is fully sampled
+
+
+@pytest.mark.parametrize("kind", ("gaussian", "poisson"))
+def test_2d_user_centre_fraction_above_the_minimum_is_kept(kind):
+    mask = make_mask((256, 256), 4, kind, center_fraction=0.2, seed=0)
+    block = round(256 * 0.2)  # 51 rows and columns from (256 - 51 + 1) // 2 = 103
+    assert mask[103 : 103 + block, 103 : 103 + block].all()
+    small = make_mask((256, 256), 4, kind, center_fraction=0.02, seed=0)  # 5 px: widened
+    assert small[116:140, 116:140].all()
+
+
+def test_small_image_at_high_acceleration_reports_the_rate_reached():
+    # 64 x 64 at 8x allows 512 points; the 24 x 24 centre alone holds 576
+    for kind in ("gaussian", "poisson"):
+        mask = make_mask((64, 64), 8, kind, seed=0)
+        assert np.count_nonzero(mask) == 576
+        assert achieved_acceleration(mask) == pytest.approx(64 * 64 / 576)
+
+
+@pytest.mark.parametrize("kind", KINDS_1D)
+@pytest.mark.parametrize("accel, num_low", [(4, 20), (8, 10), (12, 7)])
+def test_column_kinds_keep_the_fastmri_centre(kind, accel, num_low):
+    # the 2D minimum does not apply: 8x on 256 columns keeps fastMRI's 10 centre columns
+    assert round(256 * 0.32 / accel) == num_low
+    pad = (256 - num_low + 1) // 2
+    for seed in range(5):
+        mask = make_mask((64, 256), accel, kind, seed=seed)
+        assert mask[:, pad : pad + num_low].all()
+        if not mask[0, pad - 1] and not mask[0, pad + num_low]:
+            assert center_lines(mask) == num_low < MIN_CALIB_2D
 
 
 def test_radial_centre_fraction_is_optional():
     plain = make_mask((128, 128), 8, "radial")
     with_block = make_mask((128, 128), 8, "radial", center_fraction=0.2)
-    assert not plain[54:74, 54:74].all()
+    assert plain[52:76, 52:76].all()  # the 24 x 24 minimum from 128 // 2 - 12
+    assert not plain[51:77, 51:77].all()
     assert with_block[51:77, 51:77].all()  # round(128 * 0.2) = 26 rows/cols from 51
     assert achieved_acceleration(with_block) == pytest.approx(8, rel=0.05)
 
