@@ -72,6 +72,8 @@ def mask_panel(mask: np.ndarray, label: str, key: str) -> None:
 
 
 mask = state.current_mask(data)
+if warning := state.calibration_warning(data, mask):
+    st.warning(warning)
 if compare:
     left, right = st.columns(2)
     with left:

@@ -64,6 +64,7 @@ sens = cached.sens_maps(data.kspace, mask) if data.multicoil else None
 st.caption(f"Data: {data.description}; {state.mask_summary(data)}."
            + (" Multi-coil: SENSE model with coil maps estimated from the calibration region."
               if data.multicoil else ""))
+if warning := state.calibration_warning(data, mask): st.warning(warning)  # noqa: E701
 
 results: dict = st.session_state.setdefault("tv_results", {})
 # A run is only ever in progress inside the script run that started it: anything still marked

@@ -13,6 +13,7 @@ up the first time a page reads them, so that opening the home page does not impo
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -402,6 +403,54 @@ def undersampled_controls(data: WorkingData) -> None:
 def score(data: WorkingData, image: np.ndarray) -> dict[str, float] | None:
     """PSNR/SSIM/NMSE of ``image`` against the reference, or None when there is none."""
     return cached.metrics(data.truth, image) if data.has_reference else None
+
+
+def calibration_warning(data: WorkingData, mask: np.ndarray) -> str | None:
+    """For multi-coil data, a warning when ``mask`` leaves too small a calibration region.
+
+    Coil sensitivity maps (ESPIRiT, the ratio method) are estimated from the fully sampled
+    block centred on DC, :func:`recon_core.masks.centred_calibration_block`. When that block
+    is shorter than :data:`recon_core.masks.MIN_CALIB_2D` (24) along either axis (or than the
+    axis, for smaller images), the message says the size found, the minimum and what to do.
+
+    Args:
+        data: the working data; single-coil data never get a warning.
+        mask: bool (H, W), the mask the pages apply (:func:`current_mask`), DC at (H//2, W//2).
+
+    Returns:
+        The message, or None when the data are single-coil or the block is large enough.
+    """
+    if not data.multicoil:
+        return None
+    m = np.asarray(mask, dtype=bool)
+    h, w = m.shape
+    need_h, need_w = min(rc.MIN_CALIB_2D, h), min(rc.MIN_CALIB_2D, w)
+    ch, cw = rc.centred_calibration_block(m, max_size=rc.MIN_CALIB_2D)
+    if ch >= need_h and cw >= need_w:
+        return None
+    fh, fw = rc.centred_calibration_block(m)
+    found = f"only {fh}×{fw}" if fh else "empty (the k-space centre is not sampled)"
+    text = (f"Calibration region too small for multi-coil data: the fully sampled block around "
+            f"the k-space centre is {found}, and coil sensitivity maps need at least "
+            f"{need_h}×{need_w}, so the estimated maps (and the SENSE reconstructions built on "
+            "them) may be poor.")
+    c = cfg()
+    if data.acquired is not None and not c["further"]:
+        return (text + " This scan was acquired undersampled and its own calibration region is "
+                "this small; there is no setting to enlarge it.")
+    accel = float(c["accel"])
+    centre = "raise the centre fraction"
+    if c["mkind"] in ("random", "equispaced") and fw < need_w:
+        cols = need_w + (w % 2 if w > need_w else 0)  # odd W: odd, to centre both ways
+        cf_need = math.ceil(100 * (cols - 0.5) / w) / 100
+        centre += (f" to {cf_need:.2f} or more ({cols} of {w} columns; column masks allow at "
+                   f"most 1/acceleration = {1 / accel:.2f})")
+    text += (f" Lower the acceleration ({accel:g}× now), {centre}, or choose a mask kind with a "
+             f"larger centre (gaussian, poisson and radial keep at least "
+             f"{rc.MIN_CALIB_2D}×{rc.MIN_CALIB_2D}).")
+    if data.acquired is not None:
+        text += " The mask is applied within the scan's own sampling, which may be the limit."
+    return text
 
 
 NO_REFERENCE = ("No fully sampled reference exists for this scan, so reconstructions are shown "

@@ -66,3 +66,60 @@ def test_link_restores_the_view_and_rejects_bad_values():
     warnings = [w.value for w in bad.warning]
     assert any("mkind=spiral" in w for w in warnings) and any("accel=abc" in w for w in warnings)
     assert bad.selectbox(key="w_mkind").value == "random"
+
+
+def calibration_warnings(at):
+    return [w.value for w in at.warning if "Calibration region too small" in w.value]
+
+
+def test_narrow_centre_on_multicoil_data_is_warned_about():
+    # the 2-coil GRE phantom (160 x 160), 4x random columns with 3 centre columns
+    at = open_page("masks", {"src": "gre_phantom", "cf": "0.02"})
+    assert not errors(at)
+    (warning,) = calibration_warnings(at)
+    assert "only 160×3" in warning and "at least 24×24" in warning
+    assert "raise the centre fraction to 0.15 or more" in warning
+    at.slider(key="w_cf").set_value(0.15).run()  # round(160 * 0.15) = 24 columns
+    assert not errors(at) and not calibration_warnings(at)
+    at.slider(key="w_cf").set_value(0.0)
+    at.selectbox(key="w_mkind").set_value("poisson").run()
+    assert not errors(at) and not calibration_warnings(at)  # 2D kinds keep 24 x 24
+
+
+def test_single_coil_phantom_gets_no_calibration_warning():
+    at = open_page("masks", {"cf": "0.02"})
+    assert not errors(at)
+    assert not calibration_warnings(at)
+
+
+def test_tv_page_shows_the_same_calibration_warning():
+    at = open_page("tv", {"src": "gre_phantom", "cf": "0.02"})
+    assert not errors(at)
+    (warning,) = calibration_warnings(at)
+    assert "only 160×3" in warning
+    assert not calibration_warnings(open_page("tv", {"src": "gre_phantom", "cf": "0.15"}))
+
+
+def _undersampled_probe():
+    import numpy as np
+    import streamlit as st
+
+    from ui import state
+
+    state.init()
+    acquired = np.zeros((64, 64), bool)
+    acquired[::2, ::2] = True
+    acquired[28:36, 28:36] = True  # an 8 x 8 calibration region
+    k = np.ones((4, 64, 64), np.complex64) * acquired
+    data = state.WorkingData(np.zeros((64, 64), np.float32), k, "a scan", acquired, False)
+    st.session_state["probe"] = state.calibration_warning(data, state.current_mask(data))
+
+
+def test_undersampled_scan_with_a_small_calibration_region_is_warned_about():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_undersampled_probe, default_timeout=60).run()
+    assert not at.exception
+    warning = at.session_state["probe"]
+    assert "only 8×8" in warning and "acquired undersampled" in warning
+    assert "centre fraction" not in warning  # no setting can fix the scan's own sampling
