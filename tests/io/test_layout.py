@@ -98,8 +98,8 @@ def test_guess_is_always_a_valid_layout(shape, kspace):
 
 
 def test_already_undersampled_multicoil_npy(rng):
-    k = coil_kspace(rng, c=8, h=64, w=48)
-    m = make_mask((64, 48), 8, kind="poisson", seed=3)
+    k = coil_kspace(rng, c=8, h=128, w=96)  # 2-D masks keep a 24x24 centre: room for 8x
+    m = make_mask((128, 96), 8, kind="poisson", seed=3)
     under = (k * m).astype(np.complex64)
     assert 0.8 < 1 - m.mean() < 0.95
     d = load_file(npy(under), "brain.npy")
@@ -109,10 +109,10 @@ def test_already_undersampled_multicoil_npy(rng):
     p = prepare(d)
     assert not p.has_reference and np.array_equal(p.mask, m)
     with pytest.raises(DataLoadError, match="already undersampled") as info:
-        prepare(d, 32)  # an image-space crop would fill the holes
+        prepare(d, 64)  # an image-space crop would fill the holes
     assert info.value.reason == "argument"
-    r = prepare(d, 32, mode="resize")  # a k-space crop keeps the pattern
-    assert r.mask.shape == (32, 32) and r.mask.mean() < 0.5
+    r = prepare(d, 64, mode="resize")  # a k-space crop keeps the pattern
+    assert r.mask.shape == (64, 64) and r.mask.mean() < 0.5
     # the user can say the zeros were measured (integer k-space rounding to 0, say)
     full = load_file(npy(under), "brain.npy", detect_undersampling=False)
     assert full.mask is None and full.has_reference and "undersampled" not in full.source
