@@ -29,7 +29,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from recon_core.checks import check_int
-from recon_core.recon.configs import DEFAULT_LAM, SolverConfig, resolve_config
+from recon_core.recon.auto_lambda import AutoLambda, auto_lambda
+from recon_core.recon.configs import SolverConfig, resolve_config
 from recon_core.recon.monitor import CHUNK_CAP
 from recon_core.recon.inputs import check_problem
 from recon_core.recon.problem import TVProblem, build_problem
@@ -41,7 +42,25 @@ from recon_core.recon.records import (
     make_record,
 )
 
-__all__ = ["reconstruct_tv", "tv_iterations", "make_solver"]
+__all__ = ["reconstruct_tv", "tv_iterations", "make_solver", "resolve_lam"]
+
+
+def resolve_lam(lam: float | str, kspace: ArrayLike, mask: ArrayLike, sens: ArrayLike | None = None,
+                noise: ArrayLike | None = None, noise_std: float | None = None
+                ) -> tuple[float, AutoLambda | None]:
+    """``(lam, choice)``: a number as it is (choice None), or ``"auto"`` by
+    :func:`~recon_core.recon.auto_lambda.auto_lambda` on the masked data.
+
+    Raises:
+        ValueError: a string other than ``"auto"``.
+    """
+    if isinstance(lam, str):
+        if lam != "auto":
+            raise ValueError(f"lam must be a number >= 0 or 'auto', got {lam!r}")
+        m = np.asarray(mask) != 0
+        choice = auto_lambda(np.asarray(kspace) * m, m, sens=sens, noise=noise, noise_std=noise_std)
+        return choice.lam, choice
+    return lam, None
 
 
 def make_solver(method: str, problem: TVProblem, cfg: SolverConfig):
@@ -49,6 +68,12 @@ def make_solver(method: str, problem: TVProblem, cfg: SolverConfig):
     args = (problem.A, problem.D, problem.y, problem.x0, problem.lam, cfg, problem.reference,
             problem.shifted)
     if method == "admm":
+        from recon_core.recon.admm_split import coil_split
+
+        if cfg.coil_split and not cfg.adaptive_rho and coil_split(problem.A, problem.D) is not None:
+            from recon_core.recon.admm_split import SplitAdmmSolver
+
+            return SplitAdmmSolver(*args)
         from recon_core.recon.admm import AdmmSolver
 
         return AdmmSolver(*args)
@@ -85,7 +110,7 @@ def drive_chunks(solver, problem: TVProblem, max_iter: int, chunk: int,
 def tv_iterations(
     kspace: ArrayLike,
     mask: ArrayLike,
-    lam: float = DEFAULT_LAM,
+    lam: float | str = "auto",
     method: str = "admm",
     *,
     chunk: int = 1,
@@ -101,8 +126,8 @@ def tv_iterations(
     Args:
         kspace, mask, lam, method: as for :func:`reconstruct_tv`.
         chunk: iterations per compiled call.
-        **options: ``config``, ``max_iter``, ``tol``, ``reference``, ``x0`` and ``sens``, as
-            for :func:`reconstruct_tv`.
+        **options: ``config``, ``max_iter``, ``tol``, ``reference``, ``x0``, ``sens``,
+            ``noise`` and ``noise_std``, as for :func:`reconstruct_tv`.
 
     Raises:
         TypeError: an unknown option.
@@ -116,9 +141,12 @@ def tv_iterations(
     >>> rec.iteration, img().shape
     (1, (16, 16))
     """
-    unknown = set(options) - {"config", "max_iter", "tol", "reference", "x0", "sens"}
+    unknown = set(options) - {"config", "max_iter", "tol", "reference", "x0", "sens", "noise",
+                              "noise_std"}
     if unknown:
         raise TypeError(f"tv_iterations() got unexpected keyword argument(s) {sorted(unknown)}")
+    lam, _ = resolve_lam(lam, kspace, mask, options.get("sens"), options.get("noise"),
+                         options.get("noise_std"))
     checked = check_problem(kspace, mask, lam, options.get("reference"), options.get("sens"))
     cfg = resolve_config(method, options.get("config"), options.get("max_iter"), options.get("tol"))
     chunk = check_int(chunk, "chunk", minimum=1)
@@ -132,7 +160,7 @@ def tv_iterations(
 def reconstruct_tv(
     kspace: ArrayLike,
     mask: ArrayLike,
-    lam: float = DEFAULT_LAM,
+    lam: float | str = "auto",
     method: str = "admm",
     max_iter: int | None = None,
     tol: float | None = None,
@@ -143,6 +171,8 @@ def reconstruct_tv(
     callback_every: int = 1,
     x0: ArrayLike | None = None,
     sens: ArrayLike | None = None,
+    noise: ArrayLike | None = None,
+    noise_std: float | None = None,
 ) -> TVResult:
     r"""TV-regularised reconstruction of one slice, single-coil or (with ``sens``) multi-coil.
 
@@ -152,7 +182,9 @@ def reconstruct_tv(
         kspace: complex, shape (H, W) — or (C, H, W) with ``sens`` — centred (DC at
             (H // 2, W // 2)), orthonormal scaling. Values outside the mask are ignored.
         mask: bool (or 0/1), shape (H, W); True where k-space was sampled.
-        lam: regularisation weight >= 0. :data:`DEFAULT_LAM` suits images with max 1.
+        lam: regularisation weight >= 0, or ``"auto"`` (default): chosen from the noise level
+            of the data by :func:`~recon_core.recon.auto_lambda.auto_lambda` (the choice is in
+            ``result.lam`` and ``result.lam_choice``).
         method: ``"admm"`` (default, fastest), ``"pdhg"`` or ``"gradient"``.
         max_iter: overrides ``config.max_iter``.
         tol: overrides ``config.tol`` (relative change of the image between iterations).
@@ -166,12 +198,16 @@ def reconstruct_tv(
         x0: starting image (H, W); default the zero-filled image.
         sens: coil sensitivity maps, complex (C, H, W), for multi-coil ``kspace``: the SENSE
             model ``y_c = M F (S_c x)``.
+        noise: noise-scan samples (C, N) for ``lam="auto"`` (see
+            :func:`~recon_core.recon.auto_lambda.noise_level`).
+        noise_std: the known noise standard deviation per k-space sample, for ``lam="auto"``.
 
     Returns:
         :class:`~recon_core.recon.records.TVResult` with the complex image and the history.
 
     Raises:
-        ValueError: wrong rank, mask/k-space shape mismatch, NaN/Inf, lam < 0, unknown method.
+        ValueError: wrong rank, mask/k-space shape mismatch, NaN/Inf, lam < 0 (or a string
+            other than ``"auto"``), unknown method.
 
     :Examples:
 
@@ -184,6 +220,7 @@ def reconstruct_tv(
     (20, True)
     """
     cfg = resolve_config(method, config, max_iter, tol)
+    lam, choice = resolve_lam(lam, kspace, mask, sens, noise, noise_std)
     callback_every = check_int(callback_every, "callback_every", minimum=1)
     chunk = callback_every if callback is not None else cfg.max_iter
     t0 = time.perf_counter()
@@ -210,6 +247,6 @@ def reconstruct_tv(
         not stopped and history and cfg.tol > 0 and history[-1].rel_change < cfg.tol
     )
     result = TVResult(image=image, history=history, method=method, lam=float(lam), config=cfg,
-                      converged=converged, stopped=stopped, elapsed_s=elapsed)
+                      converged=converged, stopped=stopped, elapsed_s=elapsed, lam_choice=choice)
     result.score(reference)
     return result
