@@ -124,14 +124,17 @@ class TVResult(SolveResult):
     Attributes:
         history: one :class:`IterationRecord` per iteration run (numbers only).
         method: solver name.
-        lam: regularisation weight.
+        lam: regularisation weight (the value used, also when it was chosen automatically).
         config: the solver settings used.
+        lam_choice: how ``lam="auto"`` chose it
+            (:class:`~recon_core.recon.auto_lambda.AutoLambda`), else None.
     """
 
     history: list[IterationRecord]
     method: str
     lam: float
     config: SolverConfig
+    lam_choice: object | None = None
 
     @property
     def n_iter(self) -> int:

@@ -135,7 +135,8 @@ def test_generator_interface_and_tolerance(phantom_problem):
 
 def test_adaptive_rho_also_converges(phantom_problem):
     x, mask, k = phantom_problem
-    res = reconstruct_tv(k, mask, config=AdmmConfig(adaptive_rho=True, max_iter=80), reference=x)
+    res = reconstruct_tv(k, mask, DEFAULT_LAM, config=AdmmConfig(adaptive_rho=True, max_iter=80),
+                         reference=x)
     assert res.metrics["psnr"] >= 48.0
 
 
