@@ -14,6 +14,8 @@
 :mod:`~recon_core.recon.driver`    ``reconstruct_tv`` and ``tv_iterations``
 :mod:`~recon_core.recon.objective`  the objective in NumPy, for checks
 :mod:`~recon_core.recon.lambda_sweep`  choosing λ by a sweep
+:mod:`~recon_core.recon.auto_lambda`  choosing λ from the noise level (``lam="auto"``)
+:mod:`~recon_core.recon.admm_split`   ADMM with the coil images split off (SENSE)
 :mod:`~recon_core.recon.grappa`    GRAPPA (k-space interpolation from a calibration block)
 ================================  =====================================================
 
@@ -33,6 +35,7 @@ _WHERE = {
     "tv_objective": "recon_core.recon.objective",
     **dict.fromkeys(["LambdaSweepPoint", "sweep_lambda"], "recon_core.recon.lambda_sweep"),
     "zero_filled": "recon_core.recon.zerofill",
+    **dict.fromkeys(["AutoLambda", "auto_lambda"], "recon_core.recon.auto_lambda"),
     **dict.fromkeys(["grappa", "GrappaResult"], "recon_core.recon.grappa"),
     "check_problem": "recon_core.recon.inputs",
 }

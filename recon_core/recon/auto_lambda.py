@@ -160,9 +160,9 @@ def auto_lambda(kspace: ArrayLike, mask: ArrayLike | None = None, *, sens: Array
     sigma, source, notes = noise_level(k, mask, noise=noise, noise_std=noise_std)
     kk = k[None] if k.ndim == 2 else k
     m = np.any(kk != 0, axis=0) if mask is None else as_mask(mask, kk.shape[-2:])
-    from recon_core.ops.fft import ifft2c
-
-    zf = np.sqrt(np.sum(np.abs(ifft2c(kk * m)) ** 2, axis=0))
+    ax = (-2, -1)  # the centred orthonormal inverse FFT, in NumPy (no TensorFlow needed here)
+    coil_images = np.fft.fftshift(np.fft.ifft2(np.fft.ifftshift(kk * m, axes=ax), norm="ortho"), axes=ax)
+    zf = np.sqrt(np.sum(np.abs(coil_images) ** 2, axis=0))
     signal = float(np.percentile(zf, 99))
     a = 1.0
     if sens is not None:
