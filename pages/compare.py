@@ -41,7 +41,7 @@ recons: dict[str, np.ndarray] = {"zero-filled": cached.zero_filled(data.kspace, 
 if use_tv:
     try:
         recons["TV"] = np.abs(cached.tv_image(data.kspace, mask, float(cfg["lam"]), cfg["method"],
-                                              int(cfg["iters"])))
+                                              int(cfg["iters"]), cfg["maps"]))
     except ValueError as exc:
         st.error(f"TV failed: {exc}")
 if data.multicoil and (use_res or use_unr):

@@ -60,7 +60,7 @@ with st.sidebar:
     state.undersampled_controls(data)
 mask = state.current_mask(data)
 y = data.kspace * mask
-sens = cached.sens_maps(data.kspace, mask) if data.multicoil else None
+sens = cached.sens_maps(data.kspace, mask, cfg["maps"]) if data.multicoil else None
 st.caption(f"Data: {data.description}; {state.mask_summary(data)}."
            + (" Multi-coil: SENSE model with coil maps estimated from the calibration region."
               if data.multicoil else ""))

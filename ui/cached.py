@@ -148,10 +148,11 @@ def zero_filled(kspace: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.abs(rc.zero_filled(kspace, mask))
 
 
-@st.cache_data(show_spinner="Estimating coil sensitivities…", max_entries=16)
-def sens_maps(kspace: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Coil maps from the calibration region of the *undersampled* k-space."""
-    return rc.estimate_sens_maps(kspace * mask, mask)
+def sens_maps(kspace: np.ndarray, mask: np.ndarray, kind: str = "espirit") -> np.ndarray:
+    """Coil maps (complex64 (C, H, W)) from the calibration region of the *undersampled*
+    k-space: ``kind`` "espirit" or "ratio" (the ``maps`` setting), see :func:`coil_maps`, which
+    also gives the estimator's warnings. Raises ValueError when no maps can be estimated."""
+    return coil_maps(kspace, mask, kind)["maps"]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -226,8 +227,9 @@ def model_file(trained):
 
 
 @st.cache_data(show_spinner="Running TV…", max_entries=64)
-def tv_image(kspace: np.ndarray, mask: np.ndarray, lam: float, method: str, iters: int) -> np.ndarray:
-    sens = sens_maps(kspace, mask) if kspace.ndim == 3 else None
+def tv_image(kspace: np.ndarray, mask: np.ndarray, lam: float, method: str, iters: int,
+             maps: str = "espirit") -> np.ndarray:
+    sens = sens_maps(kspace, mask, maps) if kspace.ndim == 3 else None
     if sens is not None and method == "gradient":
         method = "admm"
     return rc.reconstruct_tv(kspace * mask, mask, lam, method, max_iter=iters, sens=sens).image
@@ -263,3 +265,163 @@ def noise_study() -> dict | None:
     from recon_core.dl.pretrained import load_noise_study  # imports TensorFlow: only when needed
 
     return load_noise_study()
+
+
+# ---- coils page ---------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner="Estimating coil sensitivities…", max_entries=16)
+def coil_maps(kspace: np.ndarray, mask: np.ndarray, kind: str = "espirit") -> dict:
+    """Coil sensitivity maps of multi-coil k-space from its undersampled calibration region.
+
+    Args:
+        kspace: complex (C, H, W), centred; only ``kspace * mask`` is used.
+        mask: bool (H, W).
+        kind: "espirit" (:func:`recon_core.espirit.espirit_maps`) or "ratio"
+            (:func:`recon_core.coils.estimate_sens_maps`).
+
+    Returns:
+        ``maps`` (complex64 (C, H, W)), ``kind`` (the kind computed: "ratio" when ESPIRiT could
+        not calibrate and the ratio maps could), ``warnings`` (list of str: ESPIRiT's own, and
+        the fallback), ``support`` (bool (H, W)), ``eigenvalues`` (float32 (H, W), ESPIRiT's
+        largest eigenvalue per pixel, None for ratio maps) and ``calib_shape`` ((h, w) or None).
+
+    Raises:
+        ValueError: an unknown kind, or no maps of either kind (the message says why).
+    """
+    from recon_core.espirit import espirit_maps
+
+    y = kspace * mask
+    notes: list[str] = []
+    if kind not in ("espirit", "ratio"):
+        raise ValueError(f"coil maps must be 'espirit' or 'ratio', got {kind!r}")
+    if kind == "espirit":
+        try:
+            res = espirit_maps(y, mask)
+        except ValueError as exc:
+            try:
+                maps = rc.estimate_sens_maps(y, mask)
+            except ValueError as exc2:
+                raise ValueError(f"ESPIRiT: {exc}; the ratio maps cannot be estimated either: "
+                                 f"{exc2}") from None
+            notes.append(f"ESPIRiT could not calibrate ({exc}); the calibration-ratio maps are "
+                         "used instead.")
+            kind = "ratio"
+        else:
+            return {"maps": res.maps, "kind": "espirit", "warnings": list(res.warnings),
+                    "support": res.support, "eigenvalues": res.eigenvalues[0],
+                    "calib_shape": tuple(res.calib_shape)}
+    else:
+        maps = rc.estimate_sens_maps(y, mask)
+    return {"maps": maps, "kind": kind, "warnings": notes,
+            "support": np.sum(np.abs(maps) ** 2, axis=0) > 0, "eigenvalues": None,
+            "calib_shape": None}
+
+
+@st.cache_data(show_spinner="Simulating coils…", max_entries=16)
+def simulated_coils(image: np.ndarray, n_coils: int) -> np.ndarray:
+    """Noiseless k-space (complex64 (n_coils, H, W)) of ``image`` seen by
+    :func:`recon_core.coils.simulate_sens_maps` coils; its coil RSS is ``|image|``."""
+    return rc.simulate_multicoil(image, int(n_coils))[0]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def coil_images(kspace: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(coil images, complex64 (C, H, W); their root-sum-of-squares, float32 (H, W)) of the
+    k-space as it is (fully sampled, or as acquired)."""
+    images = rc.ifft2c(kspace)
+    return images.astype(np.complex64), rc.rss(images)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def sense_combined(kspace: np.ndarray, mask: np.ndarray, kind: str) -> np.ndarray:
+    """|SENSE combination| (float32 (H, W)) of the coil images of ``kspace`` as it is, with
+    the maps estimated from ``kspace * mask`` (:func:`coil_maps`)."""
+    from recon_core.coils import sens_combine
+
+    images, _ = coil_images(kspace)
+    return np.abs(sens_combine(images, coil_maps(kspace, mask, kind)["maps"])).astype(np.float32)
+
+
+def is_line_mask(mask: np.ndarray) -> bool:
+    """True for a Cartesian line mask (every row alike, or every column alike)."""
+    m = np.asarray(mask, bool)
+    return bool((m == m[:1]).all() or (m == m[:, :1]).all())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def grappa_recon(kspace: np.ndarray, mask: np.ndarray) -> dict:
+    """GRAPPA (:func:`recon_core.recon.grappa.grappa`, default kernel) of ``kspace * mask``:
+    ``image`` (float32 (H, W), coil RSS), ``n_patterns``, ``unfilled``, ``calib_shape``."""
+    from recon_core.recon.grappa import grappa  # the module path: see the report on shadowing
+
+    res = grappa(kspace * mask, mask)
+    return {"image": res.image, "n_patterns": int(res.n_patterns), "unfilled": int(res.unfilled),
+            "calib_shape": tuple(res.calib_shape)}
+
+
+CG_ITERS = 30  # CG-SENSE iterations on the Coils page (and in its pseudo-replicas)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cg_sense(kspace: np.ndarray, mask: np.ndarray, maps: str, iters: int = CG_ITERS) -> np.ndarray:
+    """|CG-SENSE| (float32 (H, W)): unregularised least squares by CG from zero
+    (:func:`recon_core.reconstruct_cg`), maps of kind ``maps`` (:func:`coil_maps`)."""
+    sens = sens_maps(kspace, mask, maps)
+    return np.abs(rc.reconstruct_cg(kspace * mask, mask, sens, max_iter=int(iters)).image)
+
+
+def regular_lines(mask: np.ndarray) -> tuple[int, int] | None:
+    """``(axis, R)`` when a line mask samples every R-th line outside its calibration block
+    (R >= 2 dividing the size along the undersampled axis; axis -1: columns, -2: rows), the
+    case of the analytic SENSE g-factor; None otherwise. The calibration block
+    (:func:`recon_core.calibration_slices`) may hold any lines."""
+    m = np.asarray(mask, bool)
+    rows, cols = rc.calibration_slices(m)
+    for axis, alike, line, block in ((-1, (m == m[:1]).all(), m[0], cols),
+                                     (-2, (m == m[:, :1]).all(), m[:, 0], rows)):
+        idx = np.flatnonzero(line)
+        outer = idx[(idx < block.start) | (idx >= block.stop)]
+        if not alike or outer.size < 2:
+            continue
+        r, n = int(np.diff(outer).min()), line.size
+        grid = np.arange(outer[0] % r, n, r)
+        grid = grid[(grid < block.start) | (grid >= block.stop)]
+        if r >= 2 and n % r == 0 and np.array_equal(grid, outer):
+            return axis, r
+    return None
+
+
+@st.cache_data(show_spinner="Computing the g-factor…", max_entries=16)
+def analytic_gfactor(kspace: np.ndarray, mask: np.ndarray, maps: str, accel: int,
+                     axis: int) -> np.ndarray:
+    """Analytic SENSE g-factor (float32 (H, W), NaN outside the maps' support) for every
+    ``accel``-th line along ``axis`` (:func:`recon_core.gfactor.sense_gfactor`), with the maps
+    of kind ``maps`` estimated from ``kspace * mask``."""
+    from recon_core.gfactor import sense_gfactor
+
+    return sense_gfactor(sens_maps(kspace, mask, maps), int(accel), axis=int(axis))
+
+
+def replica_gfactor(kspace: np.ndarray, mask: np.ndarray, maps: str, n_replicas: int,
+                    on_progress=None) -> np.ndarray:
+    """g-factor (float32 (H, W), NaN outside the support) of CG-SENSE (:data:`CG_ITERS`
+    iterations) by pseudo-replicas (:func:`recon_core.gfactor.pseudo_replica_gfactor`, seed 0).
+
+    Not cached here (the page keeps the result): ``on_progress(fraction)`` is called after
+    each of the ``2 * n_replicas`` reconstructions.
+    """
+    from recon_core.gfactor import pseudo_replica_gfactor
+
+    sens = sens_maps(kspace, mask, maps)
+    done = [0]
+
+    def recon(k, m, s):
+        image = rc.reconstruct_cg(k, m, s, max_iter=CG_ITERS).image
+        done[0] += 1
+        if on_progress is not None:
+            on_progress(done[0] / (2 * int(n_replicas)))
+        return image
+
+    return pseudo_replica_gfactor(recon, kspace * mask, mask, sens, n_replicas=int(n_replicas),
+                                  seed=0)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,10 @@ SYNTHETIC = ("phantom", "ellipses")
 PREWHITEN = {"auto": "with the file's noise scan", "on": "always (noise scan, else k-space periphery)",
              "off": "never"}  # generated at the `size` setting; the others are scans
 SIZES = (64, 128, 192, 256, 320, 384)
+MAP_KINDS = {"espirit": "ESPIRiT (eigenvalue maps)",
+             "ratio": "Calibration ratio (low-resolution coil images / their RSS)"}
+NCOILS_RANGE = (2, 32)  # the Coils page's simulated coils
+NREP_RANGE = (4, 256)  # the Coils page's pseudo-replicas
 
 # Parsers raise ValueError for values that cannot be used.
 def _choice(options):
@@ -110,6 +114,9 @@ SETTINGS: dict[str, tuple[Callable[[], Any], Callable[[Any], Any]]] = {
     "method": (lambda: "admm", _method),
     "lam": (lambda: rc.DEFAULT_LAM, _float_in(0.0, 10.0)),
     "iters": (lambda: 100, _int_in(1, 5000)),
+    "maps": (lambda: "espirit", _choice(tuple(MAP_KINDS))),  # coil maps of every SENSE model
+    "ncoils": (lambda: 8, _int_in(*NCOILS_RANGE)),  # simulated coils for single-coil data
+    "nrep": (lambda: 16, _int_in(*NREP_RANGE)),  # pseudo-replicas of the g-factor map
 }
 
 
@@ -457,3 +464,42 @@ NO_REFERENCE = ("No fully sampled reference exists for this scan, so reconstruct
                 "without reference metrics or error maps.")
 
 
+
+
+MAPS_HELP = ("Coil sensitivity maps of every SENSE model in the app (TV, Compare, Coils), estimated "
+             "from the fully sampled k-space centre of the undersampled data. ESPIRiT: the "
+             "eigenvector of the calibration data's image-space operator (Uecker et al. 2014), "
+             "zero outside the support it finds. Ratio: low-resolution coil images divided by "
+             "their root-sum-of-squares.")
+
+
+def maps_control() -> str:
+    """The shared coil-map setting (``maps`` in the URL): a select box; returns its value."""
+    return bind(st.selectbox, "maps", "Coil maps", options=list(MAP_KINDS),
+                format_func=MAP_KINDS.get, help=MAPS_HELP)
+
+
+def coil_data(data: WorkingData) -> WorkingData:
+    """The data of the Coils page: multi-coil data as they are; single-coil data as
+    ``ncoils`` simulated coils.
+
+    Simulated coils are :func:`recon_core.coils.simulate_multicoil` of the reference image
+    (``truth``), whose coil RSS is that image again, so ``truth`` stays the reference. With the
+    ``snr`` setting on, they carry noise at that SNR (``recon_core.noise``'s definition over all
+    coils, seeded by ``nseed``), like :func:`current_data`'s single-coil k-space; for an
+    already-undersampled scan, only at its acquired points.
+    """
+    if data.multicoil:
+        return data
+    c = cfg()
+    n = int(c["ncoils"])
+    kspace = cached.simulated_coils(data.truth, n)
+    desc = f"{data.description}; {n} simulated coils"
+    if c["snr"] is not None:
+        try:
+            kspace = cached.noisy_kspace(kspace, float(c["snr"]), int(c["nseed"]), data.acquired)
+        except ValueError as exc:
+            st.error(f"Noise not added to the simulated coils: {exc}")
+    elif data.acquired is not None:
+        kspace = (kspace * data.acquired).astype(np.complex64)
+    return replace(data, kspace=kspace, description=desc)
