@@ -21,7 +21,7 @@ from recon_core.ops.base import LinearOperator, abs2, as_complex, static_shape
 from recon_core.ops.fft import FFT2
 from recon_core.ops.sampling import Sampling
 
-__all__ = ["CoilSensitivities", "sense", "sense_forward", "sense_adjoint"]
+__all__ = ["CoilSensitivities", "CoilSensitivitySets", "sense", "sense_forward", "sense_adjoint"]
 
 
 class CoilSensitivities(LinearOperator):
@@ -65,14 +65,64 @@ class CoilSensitivities(LinearOperator):
         return float(np.sqrt(tf.reduce_max(tf.reduce_sum(abs2(self.sens), axis=-3))))
 
 
-def sense(mask, sens, centred: bool = True) -> LinearOperator:
+class CoilSensitivitySets(LinearOperator):
+    """Several sets of coil maps ("soft SENSE"): images (M, H, W) -> coil images (C, H, W).
+
+    Coil image ``c`` is ``sum_m S[m, c] x[m]``: each set of maps sees its own image. With
+    ESPIRiT's second set of maps, the second image absorbs what the first set cannot explain,
+    such as an object larger than the field of view folding onto itself (Uecker et al. 2014).
+
+    Args:
+        sens: complex maps, shape (M, C, H, W), M >= 1 sets.
+
+    :Examples:
+
+    >>> import numpy as np
+    >>> S = CoilSensitivitySets(np.ones((2, 3, 4, 5)))
+    >>> S.ishape, S.oshape, S.apply(tf.ones((2, 4, 5), tf.complex64)).shape
+    ((2, 4, 5), (3, 4, 5), TensorShape([3, 4, 5]))
+    """
+
+    def __init__(self, sens):
+        s = as_complex(sens)
+        shape = static_shape(s)
+        if len(shape) != 4:
+            raise ValueError(f"sets of sensitivity maps must have shape (M, C, H, W), got {shape}")
+        super().__init__((shape[0], *shape[-2:]), shape[-3:])
+        self.sens = s
+
+    def apply(self, x):
+        return tf.reduce_sum(self.sens * x[..., :, None, :, :], axis=-4)
+
+    def apply_adjoint(self, y):
+        return tf.reduce_sum(tf.math.conj(self.sens) * y[..., None, :, :, :], axis=-3)
+
+    def apply_normal(self, x):
+        return self.apply_adjoint(self.apply(x))
+
+    def tensors(self):
+        return (self.sens,)
+
+    def with_tensors(self, tensors):
+        return CoilSensitivitySets(tensors[0])
+
+    def norm_bound(self):
+        return float(np.sqrt(tf.reduce_max(tf.reduce_sum(abs2(self.sens), axis=(-4, -3)))))
+
+
+def sense(mask, sens, centred: bool = True, sets: bool = False) -> LinearOperator:
     """The SENSE forward model ``A = M F S``: image (H, W) -> coil k-space (C, H, W).
 
     Args:
         mask: bool or weights, (H, W).
-        sens: complex maps, (C, H, W).
+        sens: complex maps, (C, H, W); with ``sets``, (M, C, H, W) and images (M, H, W)
+            (:class:`CoilSensitivitySets`).
         centred: the FFT's layout (see :class:`~recon_core.ops.fft.FFT2`).
+        sets: the maps are several sets (soft SENSE).
     """
+    if sets:
+        s = CoilSensitivitySets(sens)
+        return Sampling(mask) @ FFT2(s.ishape[-2:], centred=centred) @ s
     s = CoilSensitivities(sens)
     return Sampling(mask) @ FFT2(s.ishape, centred=centred) @ s
 

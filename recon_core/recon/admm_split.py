@@ -148,8 +148,11 @@ class SplitAdmmSolver(ChunkedSolver):
         if split is None:
             raise ValueError(f"the forward model {A.name} has no coil structure to split")
         B, S, layout = split
-        norm = S.apply_normal(tf.ones(tf.shape(x0), tf.complex64))
-        self.exact = bool(tf.reduce_max(tf.abs(norm - 1.0)) < NORMALISED_TOL)
+        if x0.shape.rank == 2:
+            norm = S.apply_normal(tf.ones(tf.shape(x0), tf.complex64))
+            self.exact = bool(tf.reduce_max(tf.abs(norm - 1.0)) < NORMALISED_TOL)
+        else:  # sets of maps: S^H S couples the images, PCG
+            self.exact = False
         rho = cfg.rho if cfg.rho is not None else cfg.split_rho_factor * max(lam, 1e-12)
         mu = cfg.mu_factor * rho
         with_ref = ref is not None

@@ -167,6 +167,7 @@ def auto_lambda(kspace: ArrayLike, mask: ArrayLike | None = None, *, sens: Array
     a = 1.0
     if sens is not None:
         s = as_array(sens, "sens")
+        s = s[0] if s.ndim == 4 else s  # sets of maps: the first set carries the image
         power = np.sum(np.abs(s) ** 2, axis=0)
         inside = power > 1e-6 * max(float(power.max()), 1e-30)
         if not inside.any():

@@ -151,6 +151,8 @@ def tv_iterations(
     cfg = resolve_config(method, options.get("config"), options.get("max_iter"), options.get("tol"))
     chunk = check_int(chunk, "chunk", minimum=1)
     t_start = time.perf_counter()
+    if checked.sens is not None and checked.sens.ndim == 4 and method != "admm":
+        raise ValueError(f"several sets of coil maps (soft SENSE) need method 'admm', not {method!r}")
     problem = build_problem(checked, options.get("x0"))
     solver = make_solver(method, problem, cfg)
     for rec in drive_chunks(solver, problem, cfg.max_iter, chunk, t_start):
@@ -197,7 +199,9 @@ def reconstruct_tv(
         callback_every: iterations per compiled chunk between callback calls.
         x0: starting image (H, W); default the zero-filled image.
         sens: coil sensitivity maps, complex (C, H, W), for multi-coil ``kspace``: the SENSE
-            model ``y_c = M F (S_c x)``.
+            model ``y_c = M F (S_c x)``; or (M, C, H, W), M sets of maps (soft SENSE, e.g.
+            ``espirit_maps(..., n_maps=2)``): ``y_c = M F (sum_m S_mc x_m)``, the image is then
+            (M, H, W) and ``result.magnitude`` their root-sum-of-squares (ADMM only).
         noise: noise-scan samples (C, N) for ``lam="auto"`` (see
             :func:`~recon_core.recon.auto_lambda.noise_level`).
         noise_std: the known noise standard deviation per k-space sample, for ``lam="auto"``.

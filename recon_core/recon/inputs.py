@@ -19,13 +19,21 @@ __all__ = ["CheckedProblem", "check_problem"]
 @dataclass(frozen=True)
 class CheckedProblem:
     """Validated inputs: k-space (H, W) or (C, H, W) complex64, mask (H, W) bool, weight,
-    reference magnitude (H, W) float32 or None, maps (C, H, W) complex64 or None."""
+    reference magnitude (H, W) float32 or None, maps (C, H, W) — or (M, C, H, W), M sets of
+    maps (soft SENSE) — complex64 or None."""
 
     kspace: np.ndarray
     mask: np.ndarray
     lam: float
     reference: np.ndarray | None
     sens: np.ndarray | None
+
+    @property
+    def map_sets(self) -> int:
+        """Number of sets of maps: 0 without maps, 1 for (C, H, W), M for (M, C, H, W)."""
+        if self.sens is None:
+            return 0
+        return 1 if self.sens.ndim == 3 else self.sens.shape[0]
 
 
 def check_problem(kspace: ArrayLike, mask: ArrayLike, lam: float, reference: ArrayLike | None,
@@ -54,8 +62,9 @@ def check_problem(kspace: ArrayLike, mask: ArrayLike, lam: float, reference: Arr
         if k.ndim != 3:
             raise ValueError(f"multi-coil kspace must have shape (C, H, W), got {k.shape}")
         s = as_array(sens, "sens").astype(np.complex64)
-        if s.shape != k.shape:
-            raise ValueError(f"sens {s.shape} does not match k-space {k.shape}")
+        if s.shape != k.shape and not (s.ndim == 4 and s.shape[1:] == k.shape and s.shape[0] >= 1):
+            raise ValueError(f"sens {s.shape} does not match k-space {k.shape} (maps are (C, H, W), "
+                             f"or (M, C, H, W) for M sets)")
         if not np.any(np.abs(s) > 0):
             raise ValueError("sensitivity maps are all zero")
     if min(k.shape[-2:]) < 2:

@@ -74,7 +74,8 @@ def quality(x: tf.Tensor, ref: tf.Tensor, with_ref: bool, shifted: bool) -> tupl
     """PSNR and SSIM of ``|x|`` against ``ref`` (centred, float32), or NaN without a reference.
 
     Args:
-        x: the iterate (H, W), complex64.
+        x: the iterate (H, W), complex64; (M, H, W) with M sets of maps, scored on the
+            root-sum-of-squares over the sets.
         ref: reference magnitude (H, W), centred layout.
         with_ref: False gives (NaN, NaN) without computing anything.
         shifted: True if ``x`` is in the ``ifftshift``-ed layout of the plain FFT.
@@ -82,9 +83,9 @@ def quality(x: tf.Tensor, ref: tf.Tensor, with_ref: bool, shifted: bool) -> tupl
     if not with_ref:
         nan = tf.constant(float("nan"), tf.float32)
         return nan, nan
-    mag = tf.abs(x)
+    mag = tf.abs(x) if x.shape.rank == 2 else tf.sqrt(tf.reduce_sum(abs2(x), axis=0))  # map sets
     if shifted:
-        mag = tf.signal.fftshift(mag)
+        mag = tf.signal.fftshift(mag, axes=(-2, -1))
     dr = tf.reduce_max(ref)
     mse = tf.reduce_mean(tf.square(mag - ref))
     p = 10.0 * tf.math.log(dr * dr / tf.maximum(mse, 1e-30)) / tf.math.log(10.0)

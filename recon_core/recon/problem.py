@@ -51,7 +51,8 @@ class TVProblem:
     shifted: bool = True
 
     def to_image(self, x: tf.Tensor) -> np.ndarray:
-        """A solver's iterate as a complex64 (H, W) array in the centred layout."""
+        """A solver's iterate as a complex64 (H, W) array in the centred layout ((M, H, W), one
+        image per set, with M sets of maps)."""
         x = x.numpy()
         return (np.fft.fftshift(x, axes=(-2, -1)) if self.shifted else x).astype(np.complex64)
 
@@ -72,16 +73,19 @@ def build_problem(checked: CheckedProblem, x0: ArrayLike | None = None) -> TVPro
     if sens is None:
         A = single_coil(ms, (h, w), centred=False)
     else:
-        A = sense(ms, np.fft.ifftshift(sens, axes=ax), centred=False)
+        A = sense(ms, np.fft.ifftshift(sens, axes=ax), centred=False, sets=sens.ndim == 4)
     D = FiniteDifference((h, w))
     if x0 is not None:
         x0a = as_array(x0, "x0")
-        if x0a.shape != (h, w):
-            raise ValueError(f"x0 {x0a.shape} does not match the image size {(h, w)}")
-        xs = tf.constant(np.fft.ifftshift(x0a).astype(np.complex64))
+        shape = tuple(A.ishape)
+        if x0a.shape == (h, w) and shape != (h, w):  # map sets: start the first image only
+            x0a = np.concatenate([x0a[None], np.zeros((shape[0] - 1, h, w), x0a.dtype)])
+        if x0a.shape != shape:
+            raise ValueError(f"x0 {x0a.shape} does not match the image size {shape}")
+        xs = tf.constant(np.fft.ifftshift(x0a, axes=ax).astype(np.complex64))
     else:
         xs = A.adjoint(y)
         if sens is not None:
-            norm = tf.reduce_sum(abs2(tf.constant(np.fft.ifftshift(sens, axes=ax))), axis=0)
+            norm = tf.reduce_sum(abs2(tf.constant(np.fft.ifftshift(sens, axes=ax))), axis=-3)
             xs = xs / tf.cast(tf.where(norm > 0, norm, 1.0), tf.complex64)
     return TVProblem(A, D, y, xs, checked.lam, checked.reference, shifted=True)

@@ -96,7 +96,8 @@ class SolveResult:
     """What every iterative reconstruction returns.
 
     Attributes:
-        image: complex64 array, shape (H, W), centred: the reconstruction (``abs`` to show it).
+        image: complex64 array, shape (H, W), centred: the reconstruction (``abs`` to show it);
+            (M, H, W), one image per set, for M sets of coil maps (:attr:`magnitude` combines).
         converged: True if the tolerance test stopped the solve.
         stopped: True if the callback stopped the solve.
         elapsed_s: wall time of the solve (seconds), including metric computation.
@@ -109,10 +110,18 @@ class SolveResult:
     elapsed_s: float = 0.0
     metrics: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def magnitude(self) -> np.ndarray:
+        """float32 (H, W): ``|image|``, or the root-sum-of-squares over the images of several
+        sets of maps (soft SENSE gives an (M, H, W) image)."""
+        img = np.asarray(self.image)
+        mag = np.abs(img) if img.ndim == 2 else np.sqrt(np.sum(np.abs(img) ** 2, axis=0))
+        return mag.astype(np.float32)
+
     def score(self, reference: np.ndarray | None) -> None:
         """Fill :attr:`metrics` from ``reference`` (magnitude, fastMRI conventions)."""
         if reference is not None:
-            ref, mag = np.abs(np.asarray(reference)), np.abs(self.image)
+            ref, mag = np.abs(np.asarray(reference)), self.magnitude
             self.metrics = {"psnr": psnr(ref, mag), "ssim": ssim(ref, mag)}
 
 
