@@ -14,6 +14,7 @@ PAGES = [
     st.Page("pages/explorer.py", title="K-space explorer", icon=":material/grid_on:"),
     st.Page("pages/masks.py", title="Mask designer", icon=":material/texture:"),
     st.Page("pages/tv.py", title="TV reconstruction", icon=":material/auto_graph:"),
+    st.Page("pages/coils.py", title="Coils and parallel imaging", icon=":material/sensors:"),
     st.Page("pages/deep_learning.py", title="Deep learning", icon=":material/neurology:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
 ]

@@ -353,7 +353,9 @@ def is_line_mask(mask: np.ndarray) -> bool:
 def grappa_recon(kspace: np.ndarray, mask: np.ndarray) -> dict:
     """GRAPPA (:func:`recon_core.recon.grappa.grappa`, default kernel) of ``kspace * mask``:
     ``image`` (float32 (H, W), coil RSS), ``n_patterns``, ``unfilled``, ``calib_shape``."""
-    from recon_core.recon.grappa import grappa  # the module path: see the report on shadowing
+    # not `from recon_core.recon import grappa`: once the submodule is imported that name is
+    # the module recon_core.recon.grappa, not the function
+    from recon_core.recon.grappa import grappa
 
     res = grappa(kspace * mask, mask)
     return {"image": res.image, "n_patterns": int(res.n_patterns), "unfilled": int(res.unfilled),
