@@ -466,8 +466,8 @@ NO_REFERENCE = ("No fully sampled reference exists for this scan, so reconstruct
 
 
 
-MAPS_HELP = ("Coil sensitivity maps of every SENSE model in the app (TV, Compare, Coils), estimated "
-             "from the fully sampled k-space centre of the undersampled data. ESPIRiT: the "
+MAPS_HELP = ("Coil sensitivity maps of every SENSE model in the app (TV, Compare, Coils), "
+             "estimated from the fully sampled k-space centre of the undersampled data. ESPIRiT: the "
              "eigenvector of the calibration data's image-space operator (Uecker et al. 2014), "
              "zero outside the support it finds. Ratio: low-resolution coil images divided by "
              "their root-sum-of-squares.")
