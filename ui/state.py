@@ -464,8 +464,6 @@ NO_REFERENCE = ("No fully sampled reference exists for this scan, so reconstruct
                 "without reference metrics or error maps.")
 
 
-
-
 MAPS_HELP = ("Coil sensitivity maps of every SENSE model in the app (TV, Compare, Coils), "
              "estimated from the fully sampled k-space centre of the undersampled data. ESPIRiT: the "
              "eigenvector of the calibration data's image-space operator (Uecker et al. 2014), "

@@ -157,3 +157,37 @@ def test_select_the_real_brain_and_run_sense_tv(app_url, page):
     chart.screenshot(path=str(path))
     _not_blank(path)
     shot(page, "brain-sense-tv-page")
+
+
+def test_coils_page_on_the_brain_compares_reconstructions_and_draws_the_gfactor(app_url, page):
+    """The 8-coil brain on the Coils page: Run gives the reconstructions and a g-factor map."""
+    page.goto(app_url)  # a first script run of a deep link would skip the entry point's layout
+    page.get_by_role("heading", name="MRI Recon Lab").wait_for()
+    page.goto(f"{app_url}/coils?src=brain&nrep=8")
+    page.get_by_role("heading", name="Coils and parallel imaging").wait_for()
+    page.locator('[data-testid="stPlotlyChart"]', has_text="Support of the maps").first.wait_for()
+    wait_idle(page)
+    assert_no_error_box(page)
+    page.get_by_role("button", name="Run", exact=True).click()
+    recons = page.locator(".st-key-coils_recons")
+    for name in ("Zero-filled RSS", "CG-SENSE", "SENSE-TV"):
+        recons.locator('[data-testid="stPlotlyChart"]', has_text=name).first.wait_for(timeout=300_000)
+    # GRAPPA on the brain's 2-D Poisson-disc mask takes minutes: its panel says so instead
+    recons.get_by_text("Skipped: GRAPPA on a 2-D mask").wait_for()
+    gfactor = page.locator(".st-key-coils_gfactor")
+    gfactor.locator('[data-testid="stPlotlyChart"]', has_text="g-factor map").wait_for(timeout=300_000)
+    wait_idle(page)
+    assert_no_error_box(page)
+    assert recons.locator('[data-testid="stMetricValue"]').all_inner_texts() == ["—"] * 3
+    mean_g = gfactor.locator('[data-testid="stMetric"]', has_text="mean g")
+    assert float(mean_g.locator('[data-testid="stMetricValue"]').inner_text()) >= 1
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.mouse.move(5, 500)  # no Run tooltip over the shots
+    page.wait_for_timeout(800)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for box, name in ((recons, "coils-comparison"), (gfactor, "coils-gfactor")):
+        box.scroll_into_view_if_needed()
+        path = SHOTS / f"{name}.png"
+        box.screenshot(path=str(path))
+        assert path.stat().st_size > 10_000, f"screenshot {name} is suspiciously small"
+        _not_blank(path)
