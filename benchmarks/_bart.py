@@ -124,3 +124,166 @@ class PicsTV:
         if proc.returncode != 0:
             raise RuntimeError(f"bart pics failed ({proc.returncode}): {proc.stderr.strip()}")
         return read_cfl(self.dir / "out")
+
+
+# --------------------------------------------------------------------------------------------
+# Multi-coil: ``ecalib`` and ``pics`` with coil maps (added for multicoil_vs_peers.py)
+# --------------------------------------------------------------------------------------------
+#
+# BART's layout for one slice of multi-coil data is dims (0, 1, 2, 3) = (H, W, 1, C) for
+# k-space and (H, W, 1, C, M) for M sets of maps; ours is (C, H, W) (and (M, C, H, W)). The
+# coil axis is moved to the back before writing and to the front after reading; dims 0 and 1
+# stay our row and column axes, so ``bart fft -u 3`` is still our fft2c on every coil
+# (:func:`check_multicoil_convention` checks that and the SENSE model inside ``pics``).
+#
+# ``pics``' own centred FFT differs from ours by a global sign: its image of data
+# ``y = fft2c(S x)`` is ``(-1) ** (H / 2 + W / 2) * x`` (measured on 8x8, 8x6, 6x6, 10x8, 12x12;
+# odd sizes do not match at all and are refused). :func:`pics_phase` gives that sign and
+# :class:`PicsSenseTV` removes it, so that its image is evaluated under our forward model
+# (|x| and TV are unaffected; the data term is not).
+
+__all__ += ["write_multicoil", "read_multicoil", "ecalib", "pics_phase", "PicsSenseTV",
+            "check_multicoil_convention"]
+
+
+def pics_phase(shape: tuple[int, int]) -> float:
+    """The global sign of ``pics``' image relative to ours for an (H, W) grid (even sizes)."""
+    h, w = (int(v) for v in shape[-2:])
+    if h % 2 or w % 2:
+        raise ValueError(f"BART's centred FFT matches ours only on even sizes, got {(h, w)}")
+    return -1.0 if (h // 2 + w // 2) % 2 else 1.0
+
+
+def write_multicoil(name: str | Path, array: np.ndarray) -> None:
+    """Write (C, H, W) data (k-space or maps) as BART dims (H, W, 1, C)."""
+    arr = np.asarray(array)
+    if arr.ndim != 3:
+        raise ValueError(f"expected (C, H, W), got {arr.shape}")
+    write_cfl(name, np.moveaxis(arr, 0, -1)[:, :, None, :])
+
+
+def read_multicoil(name: str | Path) -> np.ndarray:
+    """Read BART dims (H, W, 1, C) (e.g. ``ecalib -m1`` maps) as complex64 (C, H, W)."""
+    arr = read_cfl(name, ndim=4)
+    if arr.shape[2] != 1:
+        raise ValueError(f"{name}: expected dims (H, W, 1, C), got {arr.shape}")
+    return np.ascontiguousarray(np.moveaxis(arr[:, :, 0, :], -1, 0))
+
+
+def _run(cmd: list[str]) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:2])} failed ({proc.returncode}): "
+                           f"{proc.stderr.strip()}")
+    return proc
+
+
+def ecalib(workdir: str | Path, kspace: np.ndarray, calib: tuple[int, int] | None = None,
+           extra: tuple[str, ...] = ()) -> np.ndarray:
+    """``bart ecalib -m1 [-r h:w:1] [extra] kspace maps``; returns the maps (C, H, W).
+
+    Args:
+        workdir: an existing directory (files ``ecal_ksp`` and ``ecal_maps`` go there).
+        kspace: complex (C, H, W), centred, zero where not acquired.
+        calib: (h, w) passed as ``-r h:w:1`` (BART then uses the largest fully sampled centred
+            block within that size); None keeps BART's default (24).
+        extra: further ecalib options (default settings otherwise).
+
+    The timed part for a user is the whole call: writing the file, BART's process, reading the
+    maps back.
+    """
+    exe = bart_path()
+    if exe is None:
+        raise RuntimeError("bart is not installed (Debian: apt-get install bart)")
+    base = Path(workdir)
+    write_multicoil(base / "ecal_ksp", kspace)
+    cmd = [exe, "ecalib", "-m1"]
+    if calib is not None:
+        cmd += ["-r", f"{int(calib[0])}:{int(calib[1])}:1"]
+    _run(cmd + list(extra) + [str(base / "ecal_ksp"), str(base / "ecal_maps")])
+    return read_multicoil(base / "ecal_maps")
+
+
+class PicsSenseTV:
+    """``bart pics`` with isotropic TV and coil maps (SENSE-TV), inputs written once.
+
+    Minimises 1/2 ||P F S x - y||^2 + lam TV(x) (BART's TV: ``-R T:3:0:lam``; ``-w 1`` keeps
+    BART's data scaling at 1, so lam means the same as in :class:`PicsTV` and ours).
+
+    Args:
+        workdir: an existing (temporary) directory.
+        kspace: complex (C, H, W), centred, orthonormal (values outside the mask ignored).
+        mask: bool (H, W), the sampling pattern (``-p``), the same for every coil.
+        maps: complex (C, H, W) coil maps.
+        lam: TV weight.
+        rho: ADMM penalty (``-u``); None keeps BART's default (0.5).
+    """
+
+    def __init__(self, workdir: str | Path, kspace: np.ndarray, mask: np.ndarray,
+                 maps: np.ndarray, lam: float, rho: float | None = None) -> None:
+        exe = bart_path()
+        if exe is None:
+            raise RuntimeError("bart is not installed (Debian: apt-get install bart)")
+        k = np.asarray(kspace)
+        if k.ndim != 3 or k.shape[1:] != mask.shape or np.shape(maps) != k.shape:
+            raise ValueError(f"kspace {k.shape}, maps {np.shape(maps)} must be (C, H, W) and "
+                             f"mask {mask.shape} (H, W)")
+        self.dir = Path(workdir)
+        self.lam = float(lam)
+        self.rho = rho
+        self.phase = pics_phase(mask.shape)
+        write_multicoil(self.dir / "mksp", k * mask)
+        write_multicoil(self.dir / "msens", np.asarray(maps))
+        write_cfl(self.dir / "mpat", mask.astype(np.complex64))
+        self._exe = exe
+
+    def command(self, n_iter: int) -> list[str]:
+        """The ``bart pics`` command line for ``n_iter`` iterations."""
+        cmd = [self._exe, "pics", "-w", "1", "-p", str(self.dir / "mpat"),
+               "-R", f"T:3:0:{self.lam:g}", "-i", str(int(n_iter))]
+        if self.rho is not None:
+            cmd += ["-u", f"{self.rho:g}"]
+        return cmd + [str(self.dir / "mksp"), str(self.dir / "msens"), str(self.dir / "mout")]
+
+    def __call__(self, n_iter: int) -> np.ndarray:
+        """Run pics; the image, complex64 (H, W), centred, in our convention (sign removed)."""
+        _run(self.command(n_iter))
+        return read_cfl(self.dir / "mout") * np.complex64(self.phase)
+
+
+def check_multicoil_convention(workdir: str | Path, fft2c,
+                               shape: tuple[int, int, int] = (3, 8, 6)) -> dict[str, float]:
+    """Checks of the (C, H, W) <-> (H, W, 1, C) layout against our conventions.
+
+    Returns max abs differences (all should be ~1e-6):
+
+    * ``"fft"``: ``bart fft -u 3`` of multi-coil data written with :func:`write_multicoil` vs
+      our ``fft2c`` of every coil;
+    * ``"pics"``: ``bart pics -l2 -r 1e-9`` of fully sampled data ``y = fft2c(S x)`` with
+      normalised maps ``S`` (``sum_c |S_c|^2 = 1``), times :func:`pics_phase`, vs ``x`` itself:
+      the SENSE model inside pics (maps' coil axis, FFT centring and scaling) is ours up to
+      that sign;
+    * ``"pics sign"``: the sign found, ``Re <x, pics image> / ||x||^2`` (+1 or -1), to compare
+      with :func:`pics_phase`.
+
+    The default shape has H / 2 + W / 2 odd, where the sign is -1.
+    """
+    rng = np.random.default_rng(0)
+    c, h, w = shape
+    z = lambda *s: (rng.standard_normal(s) + 1j * rng.standard_normal(s)).astype(np.complex64)  # noqa: E731
+    base = Path(workdir)
+    k = z(c, h, w)
+    write_multicoil(base / "mcin", k)
+    _run([bart_path(), "fft", "-u", "3", str(base / "mcin"), str(base / "mcout")])
+    fft_err = float(np.max(np.abs(read_multicoil(base / "mcout") - fft2c(k))))
+    s = z(c, h, w)
+    s /= np.sqrt(np.sum(np.abs(s) ** 2, axis=0))
+    x = z(h, w)
+    write_multicoil(base / "mcksp", fft2c(s * x))
+    write_multicoil(base / "mcsens", s)
+    _run([bart_path(), "pics", "-w", "1", "-l2", "-r", "1e-9", "-i", "50",
+          str(base / "mcksp"), str(base / "mcsens"), str(base / "mcimg")])
+    img = read_cfl(base / "mcimg")
+    sign = float(np.real(np.vdot(x, img)) / np.vdot(x, x).real)
+    pics_err = float(np.max(np.abs(img * pics_phase((h, w)) - x)))
+    return {"fft": fft_err, "pics": pics_err, "pics sign": sign}
