@@ -29,6 +29,13 @@ of :math:`S x` serves the :math:`v`-step, the dual step and the data term of the
 iteration costs one forward and one inverse FFT per coil, against four CG steps of
 :math:`A^H A` (eight per coil) for the plain ADMM.
 
+Defaults (:class:`~recon_core.recon.configs.AdmmConfig`: ``rho = 100 lam``, ``mu = rho / 2``,
+over-relaxation of both constraints, 4 PCG steps) were chosen on 256², 8-coil Shepp–Logan at
+k-space SNR 30 dB with ESPIRiT maps and λ = 0.3 σ: after 100 iterations the objective is below
+the CG-based ADMM's (Poisson 8×: 1.45418 vs 1.45498; random 4×: 1.68171 vs 1.68745), and after
+30 iterations PSNR is 48.5 vs 54.1 dB (Poisson) and 51.7 vs 50.6 dB (random) — the CG-based
+ADMM does more work per iteration.
+
 References:
     S. Ramani and J. A. Fessler, "Parallel MR image reconstruction using augmented Lagrangian
     methods", IEEE Trans. Med. Imaging 30(3), 2011, 694-706.
@@ -88,13 +95,14 @@ def _pcg(apply_n, precond, rhs, x, n_steps: int):
 
 
 def _build(b_t: LinearOperator, s_t: LinearOperator, d_t: LinearOperator, layout: bool,
-           exact: bool, pcg_iter: int, with_ref: bool, shifted: bool):
+           exact: bool, pcg_iter: int, relax_coils: bool, with_ref: bool, shifted: bool):
     def chunk(params, state, consts, n, start):
         B = b_t.with_tensors(params[0])
         S = s_t.with_tensors(params[1])
         D = d_t.with_tensors(params[2])
         y, ref, lam, alpha, tol, mu, rho = consts
         alphac = tf.cast(alpha, tf.complex64)
+        betac = alphac
         muc, rhoc = tf.cast(mu, tf.complex64), tf.cast(rho, tf.complex64)
         F = FFT2(centred=layout)
         m = B.after_fft(layout).diagonal()  # sampling weights on k-space
@@ -117,8 +125,9 @@ def _build(b_t: LinearOperator, s_t: LinearOperator, d_t: LinearOperator, layout
                              precond, rhs, x, pcg_iter)
             fsx = F.apply(S.apply(x_new))
             resid = m * fsx - y
-            vk_new = (mty + muc * (fsx + uk)) * inv_v
-            uk_new = uk + fsx - vk_new
+            fsr = betac * fsx + (1.0 - betac) * vk if relax_coils else fsx  # over-relaxation
+            vk_new = (mty + muc * (fsr + uk)) * inv_v
+            uk_new = uk + fsr - vk_new
             g = D.apply(x_new)
             t = alphac * g + (1.0 - alphac) * z + u2
             z_new = shrink(t, lam / rho)
@@ -156,7 +165,8 @@ class SplitAdmmSolver(ChunkedSolver):
         rho = cfg.rho if cfg.rho is not None else cfg.split_rho_factor * max(lam, 1e-12)
         mu = cfg.mu_factor * rho
         with_ref = ref is not None
-        flags = (layout, self.exact, int(cfg.pcg_iter), with_ref, shifted)
+        flags = (layout, self.exact, int(cfg.pcg_iter), bool(cfg.relax_coils),
+                 with_ref, shifted)
         self.key = ("admm-split", B.key(), S.key(), D.key(), *flags)
         self.build = lambda: _build(B, S, D, *flags)
         self.params = [list(B.tensors()), list(S.tensors()), list(D.tensors())]

@@ -60,9 +60,10 @@ class AdmmConfig(IterativeConfig):
             steps, about a quarter of the FFTs per iteration. Not combined with ``adaptive_rho``
             (that falls back to the CG x-update).
         split_rho_factor: ``coil_split``'s default ``rho`` relative to ``lam`` (its best
-            value differs from the plain ADMM's ``rho_factor``; measured on simulated 8-coil
-            and ESPIRiT-map problems, see :mod:`recon_core.recon.admm_split`).
+            value differs from the plain ADMM's ``rho_factor``; chosen on simulated 8-coil
+            problems with ESPIRiT maps, see :mod:`recon_core.recon.admm_split`).
         mu_factor: ``coil_split``'s penalty of the coil-image constraint, relative to ``rho``.
+        relax_coils: over-relax the coil-image constraint too (with ``relaxation``).
         pcg_iter: preconditioned CG steps of ``coil_split``'s x-update when the maps are not
             normalised everywhere (ESPIRiT maps are zero outside their support).
     """
@@ -73,9 +74,10 @@ class AdmmConfig(IterativeConfig):
     adaptive_rho: bool = False
     cg_iter: int = 4
     coil_split: bool = True
-    split_rho_factor: float = 50.0
+    split_rho_factor: float = 100.0
     mu_factor: float = 0.5
-    pcg_iter: int = 2
+    relax_coils: bool = True
+    pcg_iter: int = 4
 
 
 @dataclass(frozen=True)
