@@ -32,6 +32,7 @@ with st.sidebar:
                    help="These data are single-coil: the page simulates this many smooth loop "
                         "coils around the image (recon_core.coils.simulate_multicoil), with the "
                         "k-space noise setting's noise at the same SNR.")
+    state.lam_controls()
     state.bind(st.number_input, "nrep", "Pseudo-replicas (g-factor)", min_value=state.NREP_RANGE[0],
                max_value=state.NREP_RANGE[1], step=4,
                help="Noise draws for the g-factor of masks that are not regular: each costs two "
@@ -116,12 +117,13 @@ with st.container(key="coils_recons"):
     st.subheader("Reconstructions from the current mask")
     mask_id = hashlib.blake2b(np.packbits(mask).tobytes() + str(mask.shape).encode(),
                               digest_size=8).hexdigest()
-    lam, method, iters = float(cfg["lam"]), cfg["method"], int(cfg["iters"])
+    method, iters = cfg["method"], int(cfg["iters"])
+    lam, lam_note = state.tv_lam(data, mask, None if maps is None else maps["maps"])
     key = (data.fingerprint, mask_id, kind, lam, method, iters)
     line_mask = cached.is_line_mask(mask)
     st.caption(f"GRAPPA: default kernel, calibration from the mask's centre. CG-SENSE: "
                f"{cached.CG_ITERS} CG iterations, no regularisation. SENSE-TV: the TV page's "
-               f"settings ({'ADMM' if method == 'gradient' else method.upper()}, λ = {lam:.2e}, "
+               f"settings ({'ADMM' if method == 'gradient' else method.upper()}, {lam_note}, "
                f"{iters} iterations). CG-SENSE and SENSE-TV use the maps above.")
     results: dict = st.session_state.setdefault("coils_results", {})
     run = st.button("Run", type="primary", key="coils_run",

@@ -19,7 +19,12 @@ data = state.current_data()
 with st.sidebar:
     state.undersampled_controls(data)
 mask = state.current_mask(data)
-st.caption(f"Data: {data.description}; {state.mask_summary(data)}; TV with λ = {cfg['lam']:.2e} "
+try:
+    tv_sens = cached.sens_maps(data.kspace, mask, cfg["maps"]) if data.multicoil else None
+    lam, lam_note = state.tv_lam(data, mask, tv_sens)
+except ValueError as exc:  # no coil maps for these data: TV says so below
+    lam, lam_note = float(cfg["lam"]), f"λ = {float(cfg['lam']):.2e} ({exc})"
+st.caption(f"Data: {data.description}; {state.mask_summary(data)}; TV with {lam_note} "
            f"({cfg['method']}, {cfg['iters']} iterations, as on the TV page).")
 
 h, w = data.shape
@@ -40,7 +45,7 @@ with st.sidebar:
 recons: dict[str, np.ndarray] = {"zero-filled": cached.zero_filled(data.kspace, mask)}
 if use_tv:
     try:
-        recons["TV"] = np.abs(cached.tv_image(data.kspace, mask, float(cfg["lam"]), cfg["method"],
+        recons["TV"] = np.abs(cached.tv_image(data.kspace, mask, float(lam), cfg["method"],
                                               int(cfg["iters"]), cfg["maps"]))
     except ValueError as exc:
         st.error(f"TV failed: {exc}")
@@ -86,7 +91,8 @@ report = {
     "reference": "fully sampled" if data.has_reference else "none (already-undersampled scan)",
     "mask": {"summary": state.mask_summary(data), "kind": cfg["mkind"], "accel": cfg["accel"], "center_fraction": cfg["cf"] or None,
              "seed": cfg["mseed"], "achieved_acceleration": rc.achieved_acceleration(mask)},
-    "tv": {"method": cfg["method"], "lam": cfg["lam"], "iterations": cfg["iters"]},
+    "tv": {"method": cfg["method"], "lam": float(lam), "lam_automatic": bool(cfg["lamauto"]),
+           "iterations": cfg["iters"]},
     "metrics": {r["method"]: {k: v for k, v in r.items() if k != "method"} for r in rows},
     "link_parameters": {k: str(v) for k, v in cfg.items()},
     "recon_core_version": rc.__version__,

@@ -25,9 +25,7 @@ with st.sidebar:
     method = state.bind(st.selectbox, "method", "Method", options=list(rc.METHODS),
                         format_func=METHOD_LABELS.get,
                         help="All three minimise the same objective; ADMM is by far the fastest.")
-    lam = state.bind(st.number_input, "lam", "λ (regularisation weight)", min_value=0.0, max_value=10.0,
-                     format="%.2e", step=1e-4,
-                     help=f"Larger λ gives smoother images. Default {rc.DEFAULT_LAM:g} for images with max 1.")
+    state.lam_controls()
     iters = state.bind(st.number_input, "iters", "Iterations", min_value=1, max_value=5000, step=10,
                        help="Maximum number of iterations (ADMM converges in a few dozen).")
     if method == "admm":
@@ -61,7 +59,8 @@ with st.sidebar:
 mask = state.current_mask(data)
 y = data.kspace * mask
 sens = cached.sens_maps(data.kspace, mask, cfg["maps"]) if data.multicoil else None
-st.caption(f"Data: {data.description}; {state.mask_summary(data)}."
+lam, lam_note = state.tv_lam(data, mask, sens)
+st.caption(f"Data: {data.description}; {state.mask_summary(data)}; {lam_note}."
            + (" Multi-coil: SENSE model with coil maps estimated from the calibration region."
               if data.multicoil else ""))
 if warning := state.calibration_warning(data, mask): st.warning(warning)  # noqa: E701
@@ -182,5 +181,6 @@ with st.expander("λ sweep: which weight is best for these data?"):
         best = max(pts, key=lambda p: p[1])
         widgets.chart(curves_figure({"PSNR (dB)": [p[1] for p in pts]}, x=[p[0] for p in pts],
                                           xlabel="λ", title="PSNR against λ", log_x=True), key="sw_chart")
-        st.success(f"Best λ = {best[0]:.2e} ({best[1]:.2f} dB, SSIM {best[2]:.4f}).")
+        st.success(f"Best λ = {best[0]:.2e} ({best[1]:.2f} dB, SSIM {best[2]:.4f})"
+                   + (f"; the automatic λ is {lam:.2e}." if cfg["lamauto"] else "."))
 state.sync_url()

@@ -156,6 +156,12 @@ def sens_maps(kspace: np.ndarray, mask: np.ndarray, kind: str = "espirit") -> np
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
+def auto_lam(kspace: np.ndarray, mask: np.ndarray, sens: np.ndarray | None, noise_std: float | None):
+    """``recon_core.auto_lambda`` of the masked k-space (an ``AutoLambda``)."""
+    return rc.auto_lambda(kspace * mask, mask, sens=sens, noise_std=noise_std)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
 def psf(mask: np.ndarray) -> tuple[np.ndarray, float]:
     return rc.point_spread_function(mask), rc.incoherence(mask)
 

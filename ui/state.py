@@ -112,7 +112,8 @@ SETTINGS: dict[str, tuple[Callable[[], Any], Callable[[Any], Any]]] = {
     "cf": (lambda: 0.0, _float_in(0.0, 0.5)),
     "mseed": (lambda: 0, _int_in(0, 10_000)),
     "method": (lambda: "admm", _method),
-    "lam": (lambda: rc.DEFAULT_LAM, _float_in(0.0, 10.0)),
+    "lamauto": (lambda: True, _flag),  # choose λ from the noise level (recon_core auto_lambda)
+    "lam": (lambda: rc.DEFAULT_LAM, _float_in(0.0, 10.0)),  # λ set by hand (lamauto off)
     "iters": (lambda: 100, _int_in(1, 5000)),
     "maps": (lambda: "espirit", _choice(tuple(MAP_KINDS))),  # coil maps of every SENSE model
     "ncoils": (lambda: 8, _int_in(*NCOILS_RANGE)),  # simulated coils for single-coil data
@@ -151,6 +152,8 @@ def init() -> Settings:
                     cfg[key] = parse(raw)
                 except (ValueError, TypeError) as exc:
                     bad.append(f"`{key}={raw}` ({exc})")
+        if "lam" in st.query_params and "lamauto" not in st.query_params and "lam" in cfg:
+            cfg["lamauto"] = False  # a link that names λ means that λ, set by hand
         st.session_state["cfg"] = cfg
         st.session_state["url_warnings"] = bad
     for msg in st.session_state.pop("url_warnings", []):
@@ -175,6 +178,8 @@ def sync_url() -> None:
     c = cfg()
     wanted = {k: (str(int(v)) if isinstance(v, bool) else str(v))
               for k, v in c.items() if v != default(k)}
+    if c.get("lamauto", True):
+        wanted.pop("lam", None)  # the hand-set λ is not in use (and a link naming it means it)
     for k in list(st.query_params):
         if k in SETTINGS and k not in wanted:
             del st.query_params[k]
@@ -186,8 +191,10 @@ def sync_url() -> None:
 def bind(widget: Callable[..., Any], name: str, label: str, **kwargs: Any) -> Any:
     """Render ``widget`` bound to the shared setting ``name`` and return its value."""
     key = f"w_{name}"
-    if key not in st.session_state:
-        st.session_state[key] = cfg()[name]
+    # Always from the shared setting: the same setting's widget on another page is another
+    # widget to Streamlit, and a page switch would otherwise reset it to the widget's default.
+    # (A change made with the widget is already in the setting: ``_copy`` runs before the page.)
+    st.session_state[key] = cfg()[name]
 
     def _copy() -> None:
         cfg()[name] = st.session_state[key]
@@ -247,6 +254,9 @@ class WorkingData:
             data, and pages show no reference metrics or error maps.
         noise: the coil noise estimate used to prewhiten (:class:`recon_core.coil_noise.NoiseEstimate`),
             or None.
+        noise_std: the noise standard deviation per k-space sample when it is known (0 for
+            noiseless synthetic data, the added noise's, a noise scan's), for the automatic λ;
+            None: estimated from the k-space corners.
     """
 
     truth: np.ndarray
@@ -255,6 +265,7 @@ class WorkingData:
     acquired: np.ndarray | None = None
     has_reference: bool = True
     noise: Any = None
+    noise_std: float | None = None
 
     @property
     def multicoil(self) -> bool:
@@ -335,14 +346,36 @@ def current_data() -> WorkingData:
         truth = (cached.ellipses(c["size"], c["eseed"]) if c["src"] == "ellipses"
                  else cached.phantom(c["size"]))
         kspace = cached.kspace(truth)
+    if up is None:
+        sigma = 0.0  # synthetic: noiseless until the snr setting adds noise
+    elif noise is not None:
+        sigma = float(np.sqrt(np.mean(np.real(np.diag(noise.covariance)))))
+    elif up.get("noise") is not None:
+        sigma = float(np.sqrt(np.mean(np.abs(up["noise"]) ** 2)))
+    else:
+        sigma = None  # the automatic λ estimates it from the k-space corners
     desc = data_description()
     if c["snr"] is not None:
         try:
-            kspace = cached.noisy_kspace(kspace, float(c["snr"]), int(c["nseed"]), acquired)
+            noisy = cached.noisy_kspace(kspace, float(c["snr"]), int(c["nseed"]), acquired)
         except ValueError as exc:
             st.error(f"Noise not added: {exc}")
             desc = _source_description()
-    return WorkingData(truth, kspace, ", ".join([desc, *notes]), acquired, has_ref, noise)
+        else:
+            sigma = added_noise(sigma, kspace, float(c["snr"]), acquired)
+            kspace = noisy
+    return WorkingData(truth, kspace, ", ".join([desc, *notes]), acquired, has_ref, noise, sigma)
+
+
+def added_noise(sigma: float | None, kspace: np.ndarray, snr_db: float,
+                acquired: np.ndarray | None) -> float | None:
+    """The noise level after :func:`ui.cached.noisy_kspace` adds noise at ``snr_db`` to data of
+    noise level ``sigma`` (independent noises add in power; None stays unknown)."""
+    if sigma is None:
+        return None
+    signal = kspace if acquired is None else kspace[..., acquired]
+    power = float(np.mean(np.abs(signal.astype(np.complex128)) ** 2))
+    return float(np.hypot(sigma, rc.noise_std(power, snr_db)))
 
 
 def designed_mask(shape: tuple[int, int]) -> np.ndarray:
@@ -493,11 +526,40 @@ def coil_data(data: WorkingData) -> WorkingData:
     n = int(c["ncoils"])
     kspace = cached.simulated_coils(data.truth, n)
     desc = f"{data.description}; {n} simulated coils"
+    sigma = 0.0
     if c["snr"] is not None:
         try:
-            kspace = cached.noisy_kspace(kspace, float(c["snr"]), int(c["nseed"]), data.acquired)
+            noisy = cached.noisy_kspace(kspace, float(c["snr"]), int(c["nseed"]), data.acquired)
         except ValueError as exc:
             st.error(f"Noise not added to the simulated coils: {exc}")
+        else:
+            sigma = added_noise(0.0, kspace, float(c["snr"]), data.acquired)
+            kspace = noisy
     elif data.acquired is not None:
         kspace = (kspace * data.acquired).astype(np.complex64)
-    return replace(data, kspace=kspace, description=desc)
+    return replace(data, kspace=kspace, description=desc, noise_std=sigma)
+
+
+def lam_controls() -> None:
+    """The λ widgets shared by the TV and Coils pages: automatic (default) or by hand."""
+    auto = bind(st.toggle, "lamauto", "Automatic λ",
+                help=f"λ = {rc.AUTO_RATIO:g} × the noise level σ per k-space sample (known for "
+                     "synthetic data, from a noise scan, else from the k-space corners); "
+                     "recon_core.recon.auto_lambda. The chosen value is shown with the result.")
+    bind(st.number_input, "lam", "λ (regularisation weight)", min_value=0.0, max_value=10.0,
+         format="%.2e", step=1e-4, disabled=auto,
+         help=f"Used when Automatic λ is off. Larger λ gives smoother images; "
+              f"{rc.DEFAULT_LAM:g} suits noiseless images with max 1.")
+
+
+def tv_lam(data: WorkingData, mask: np.ndarray, sens: np.ndarray | None = None) -> tuple[float, str]:
+    """The TV weight for ``data`` under ``mask`` (and maps), and how it was chosen, in words."""
+    c = cfg()
+    if not c["lamauto"]:
+        return float(c["lam"]), f"λ = {float(c['lam']):.2e} (set by hand)"
+    try:
+        choice = cached.auto_lam(data.kspace, mask, sens, data.noise_std)
+    except ValueError as exc:
+        st.warning(f"Automatic λ failed ({exc}); using λ = {float(c['lam']):.2e}.")
+        return float(c["lam"]), f"λ = {float(c['lam']):.2e} (automatic choice failed)"
+    return choice.lam, "automatic " + choice.describe()

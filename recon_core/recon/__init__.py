@@ -35,7 +35,7 @@ _WHERE = {
     "tv_objective": "recon_core.recon.objective",
     **dict.fromkeys(["LambdaSweepPoint", "sweep_lambda"], "recon_core.recon.lambda_sweep"),
     "zero_filled": "recon_core.recon.zerofill",
-    **dict.fromkeys(["AutoLambda", "auto_lambda"], "recon_core.recon.auto_lambda"),
+    **dict.fromkeys(["AUTO_RATIO", "AutoLambda", "auto_lambda"], "recon_core.recon.auto_lambda"),
     **dict.fromkeys(["grappa", "GrappaResult"], "recon_core.recon.grappa"),
     "check_problem": "recon_core.recon.inputs",
 }

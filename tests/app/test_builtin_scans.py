@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from recon_core.datasets import BUILTIN
 
-PAGES = ("home", "explorer", "masks", "tv", "deep_learning", "compare")
+PAGES = ("home", "explorer", "masks", "tv", "coils", "deep_learning", "compare")
 
 
 @pytest.mark.slow

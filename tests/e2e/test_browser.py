@@ -13,6 +13,7 @@ PAGES = {
     "explorer": "K-space explorer",
     "masks": "Mask designer",
     "tv": "TV reconstruction",
+    "coils": "Coils and parallel imaging",
     "deep_learning": "Deep learning",
     "compare": "Compare",
 }
