@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+
 from recon_core.phantoms import random_ellipses, shepp_logan
 from recon_core.dl.evaluation import (
     EvaluationResult,
@@ -22,7 +23,7 @@ from recon_core.dl.models import ResCNN, UnrolledNet, reconstruct
 from recon_core.dl.pretrained import PRETRAINED_NAMES, load_pretrained, pretrained_paths
 from recon_core.dl.config import DEFAULT_CONFIGS, TrainConfig
 from recon_core.dl.data import HELD_OUT_SEED, VALIDATION_SEED
-from recon_core.recon import reconstruct_tv
+from recon_core.recon import DEFAULT_LAM, reconstruct_tv
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,8 @@ def test_numbers_match_the_metrics_module(nets):
     k = fft2c(images) * masks
     expected = {
         "zero_filled": ifft2c(k),
-        "tv": np.stack([reconstruct_tv(k[i], masks[i], max_iter=20).image for i in range(3)]),
+        "tv": np.stack([reconstruct_tv(k[i], masks[i], DEFAULT_LAM, max_iter=20).image  # evaluate's λ
+                        for i in range(3)]),
         "res": reconstruct(nets["res"], k, masks),
         "unr": reconstruct(nets["unr"], k, masks),
     }
