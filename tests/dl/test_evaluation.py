@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 
-
 from recon_core.phantoms import random_ellipses, shepp_logan
 from recon_core.dl.evaluation import (
     EvaluationResult,
