@@ -126,3 +126,11 @@ def test_maps_setting_reaches_the_tv_page():
         assert not errors(at), errors(at)
         psnr[kind] = metrics(at, "PSNR")[0]
     assert psnr["espirit"] != psnr["ratio"]
+
+
+def test_grappa_that_blows_up_is_flagged():
+    # 2 coils at random 4x with 13 calibration lines: GRAPPA's kernels amplify the noise
+    at = open_page("coils", {"src": "gre_phantom", "nrep": "4", "iters": "20"}, timeout=300)
+    run(at)
+    assert not errors(at), errors(at)
+    assert any("brighter than the zero-filled" in w.value for w in at.warning)
