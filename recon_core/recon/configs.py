@@ -65,7 +65,10 @@ class AdmmConfig(IterativeConfig):
         mu_factor: ``coil_split``'s penalty of the coil-image constraint, relative to ``rho``.
         relax_coils: over-relax the coil-image constraint too (with ``relaxation``).
         pcg_iter: preconditioned CG steps of ``coil_split``'s x-update when the maps are not
-            normalised everywhere (ESPIRiT maps are zero outside their support).
+            normalised everywhere (ESPIRiT maps are zero outside their support); None: half
+            the number of coils, between 1 and 4 (each step costs an image FFT pair, so with few
+            coils they would cost more than the coil FFTs: on the 2-coil twix scan 1 step
+            converges as fast as 4, at 1.5 instead of 2.6 ms per iteration).
     """
 
     rho: float | None = None
@@ -77,7 +80,7 @@ class AdmmConfig(IterativeConfig):
     split_rho_factor: float = 100.0
     mu_factor: float = 0.5
     relax_coils: bool = True
-    pcg_iter: int = 4
+    pcg_iter: int | None = None
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,8 @@ def resolve_config(method: str, config: SolverConfig | None, max_iter: int | Non
         check_int(config.cg_iter, "cg_iter", minimum=1)
         check_positive(config.split_rho_factor, "split_rho_factor")
         check_positive(config.mu_factor, "mu_factor")
-        check_int(config.pcg_iter, "pcg_iter", minimum=1)
+        if config.pcg_iter is not None:
+            check_int(config.pcg_iter, "pcg_iter", minimum=1)
     elif isinstance(config, PdhgConfig):
         if config.tau is not None:
             check_positive(config.tau, "tau")
