@@ -188,13 +188,27 @@ def sync_url() -> None:
             st.query_params[k] = v
 
 
+def _page_id() -> str | None:
+    """Which page this script run draws (also in Streamlit's legacy ``pages/`` mode, where
+    the entry point does not run)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return None if ctx is None else ctx.page_script_hash
+
+
 def bind(widget: Callable[..., Any], name: str, label: str, **kwargs: Any) -> Any:
     """Render ``widget`` bound to the shared setting ``name`` and return its value."""
     key = f"w_{name}"
-    # Always from the shared setting: the same setting's widget on another page is another
-    # widget to Streamlit, and a page switch would otherwise reset it to the widget's default.
-    # (A change made with the widget is already in the setting: ``_copy`` runs before the page.)
-    st.session_state[key] = cfg()[name]
+    # Seed the widget from the shared setting when it is new, and when it was last drawn by
+    # another page: to Streamlit the same setting's widget on another page is another widget,
+    # and a page switch would reset it to the widget's default. Not on every rerun: that would
+    # send the server's value back while the user is still moving the widget.
+    drawn_on = st.session_state.setdefault("bound_on_page", {})
+    here = _page_id()
+    if key not in st.session_state or drawn_on.get(key) != here:
+        st.session_state[key] = cfg()[name]
+    drawn_on[key] = here
 
     def _copy() -> None:
         cfg()[name] = st.session_state[key]
