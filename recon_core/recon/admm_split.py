@@ -46,8 +46,9 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from recon_core.ops.base import Composed, LinearOperator, abs2, fourier_layout, inner
+from recon_core.ops.base import Composed, LinearOperator, abs2, fourier_layout
 from recon_core.ops.fft import FFT2
+from recon_core.recon.cg import cg_steps
 from recon_core.recon.configs import AdmmConfig
 from recon_core.recon.functionals import shrink
 from recon_core.recon.monitor import ChunkedSolver, iterate, record_values
@@ -74,24 +75,6 @@ def coil_split(A: LinearOperator, D: LinearOperator):
         if b.has_fourier_diagonal(layout) and D.has_fourier_diagonal(layout):
             return b, s, layout
     return None
-
-
-def _pcg(apply_n, precond, rhs, x, n_steps: int):
-    """``n_steps`` preconditioned CG steps on ``apply_n(x) = rhs`` from ``x``."""
-    r = rhs - apply_n(x)
-    zz = precond(r)
-    p = zz
-    rz = inner(r, zz)
-    for _ in range(n_steps):
-        ap = apply_n(p)
-        alpha = tf.cast(rz / tf.maximum(inner(p, ap), 1e-30), tf.complex64)
-        x = x + alpha * p
-        r = r - alpha * ap
-        zz = precond(r)
-        rz_new = inner(r, zz)
-        p = zz + tf.cast(rz_new / tf.maximum(rz, 1e-30), tf.complex64) * p
-        rz = rz_new
-    return x
 
 
 def _build(b_t: LinearOperator, s_t: LinearOperator, d_t: LinearOperator, layout: bool,
@@ -121,8 +104,8 @@ def _build(b_t: LinearOperator, s_t: LinearOperator, d_t: LinearOperator, layout
             if exact:
                 x_new = precond(rhs)
             else:
-                x_new = _pcg(lambda w: muc * S.apply_normal(w) + rhoc * D.apply_normal(w),
-                             precond, rhs, x, pcg_iter)
+                x_new = cg_steps(lambda w: muc * S.apply_normal(w) + rhoc * D.apply_normal(w),
+                                 rhs, x, pcg_iter, precond=precond)
             fsx = F.apply(S.apply(x_new))
             resid = m * fsx - y
             fsr = betac * fsx + (1.0 - betac) * vk if relax_coils else fsx  # over-relaxation

@@ -21,14 +21,16 @@ __all__ = ["cg_step", "cg_steps"]
 
 
 def cg_steps(apply_normal: Callable[[tf.Tensor], tf.Tensor], rhs: tf.Tensor, x0: tf.Tensor,
-             n_steps: int) -> tf.Tensor:
-    """``n_steps`` conjugate-gradient steps on ``apply_normal(x) = rhs`` from ``x0``.
+             n_steps: int, precond: Callable[[tf.Tensor], tf.Tensor] | None = None) -> tf.Tensor:
+    """``n_steps`` (preconditioned) conjugate-gradient steps on ``apply_normal(x) = rhs``.
 
     Args:
         apply_normal: a Hermitian positive semi-definite linear map (tensor -> tensor).
         rhs: right-hand side, complex64, any shape.
         x0: starting point, same shape (a warm start makes few steps enough).
         n_steps: number of steps (a Python int: the loop is unrolled in the graph).
+        precond: an approximate inverse of ``apply_normal`` (Hermitian positive definite), or
+            None for plain CG.
 
     Returns:
         The approximate solution, shaped like ``x0``.
@@ -43,10 +45,24 @@ def cg_steps(apply_normal: Callable[[tf.Tensor], tf.Tensor], rhs: tf.Tensor, x0:
     """
     x = x0
     r = rhs - apply_normal(x)
-    p = r
-    rs = inner(r, r)
+    if precond is None:
+        p = r
+        rs = inner(r, r)
+        for _ in range(n_steps):
+            x, r, p, rs = cg_step(apply_normal, x, r, p, rs)
+        return x
+    z = precond(r)
+    p = z
+    rz = inner(r, z)
     for _ in range(n_steps):
-        x, r, p, rs = cg_step(apply_normal, x, r, p, rs)
+        ap = apply_normal(p)
+        alpha = tf.cast(rz / tf.maximum(inner(p, ap), 1e-30), tf.complex64)
+        x = x + alpha * p
+        r = r - alpha * ap
+        z = precond(r)
+        rz_new = inner(r, z)
+        p = z + tf.cast(rz_new / tf.maximum(rz, 1e-30), tf.complex64) * p
+        rz = rz_new
     return x
 
 
