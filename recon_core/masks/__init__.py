@@ -24,7 +24,9 @@ from recon_core.masks.analysis import (
     center_region,
     centred_calibration_block,
     incoherence,
+    is_line_mask,
     point_spread_function,
+    regular_lines,
 )
 from recon_core.masks.poisson import POISSON_ALPHA, poisson_disc
 from recon_core.masks.sampling import (
@@ -47,6 +49,8 @@ __all__ = [
     "centred_calibration_block",
     "point_spread_function",
     "incoherence",
+    "is_line_mask",
+    "regular_lines",
     "GAUSSIAN_SIGMA_FRACTION",
     "MIN_CALIB_2D",
     "POISSON_ALPHA",

@@ -23,6 +23,8 @@ from recon_core.checks import as_mask, check_int
 
 __all__ = [
     "achieved_acceleration",
+    "is_line_mask",
+    "regular_lines",
     "center_lines",
     "center_region",
     "calibration_slices",
@@ -329,3 +331,44 @@ def incoherence(mask: ArrayLike) -> float:
     h, w = psf.shape
     psf[h // 2, w // 2] = 0.0
     return float(psf.max())
+
+
+def is_line_mask(mask: np.ndarray) -> bool:
+    """True for a Cartesian line mask (every row alike, or every column alike).
+
+    >>> import numpy as np
+    >>> m = np.zeros((4, 6), bool); m[:, ::2] = True
+    >>> is_line_mask(m), is_line_mask(np.eye(4, dtype=bool))
+    (True, False)
+    """
+    m = np.asarray(mask, bool)
+    return bool((m == m[:1]).all() or (m == m[:, :1]).all())
+
+
+def regular_lines(mask: np.ndarray) -> tuple[int, int] | None:
+    """``(axis, R)`` when a line mask samples every R-th line outside its calibration block
+    (R >= 2 dividing the size along the undersampled axis; axis -1: columns, -2: rows), the
+    case of the analytic SENSE g-factor; None otherwise. The calibration block
+    (:func:`calibration_slices`) may hold any lines.
+
+    >>> import numpy as np
+    >>> m = np.zeros((8, 16), bool); m[:, 1::4] = True; m[:, 7:10] = True
+    >>> regular_lines(m), regular_lines(m.T)
+    ((-1, 4), (-2, 4))
+    >>> m[:, 14] = True; print(regular_lines(m))
+    None
+    """
+    m = np.asarray(mask, bool)
+    rows, cols = calibration_slices(m)
+    for axis, alike, line, block in ((-1, (m == m[:1]).all(), m[0], cols),
+                                     (-2, (m == m[:, :1]).all(), m[:, 0], rows)):
+        idx = np.flatnonzero(line)
+        outer = idx[(idx < block.start) | (idx >= block.stop)]
+        if not alike or outer.size < 2:
+            continue
+        r, n = int(np.diff(outer).min()), line.size
+        grid = np.arange(outer[0] % r, n, r)
+        grid = grid[(grid < block.start) | (grid >= block.stop)]
+        if r >= 2 and n % r == 0 and np.array_equal(grid, outer):
+            return axis, r
+    return None

@@ -275,3 +275,18 @@ def test_empty_and_invalid_masks():
         center_lines(np.ones((2, 4, 4), dtype=bool))
     with pytest.raises(ValueError, match="at least 2 dimensions"):
         center_region(np.ones(4, dtype=bool))
+
+
+def test_regular_lines_allows_any_calibration_block_but_nothing_else():
+    from recon_core.masks import is_line_mask, regular_lines
+
+    m = np.zeros((32, 64), bool)
+    m[:, 2::4] = True
+    m[:, 28:37] = True  # the centre block breaks the pattern: allowed
+    assert is_line_mask(m) and regular_lines(m) == (-1, 4)
+    assert regular_lines(m.T) == (-2, 4)
+    m[:, 5] = True  # an extra line outside the block
+    assert regular_lines(m) is None
+    odd = np.zeros((32, 63), bool); odd[:, ::4] = True  # R does not divide the width
+    assert regular_lines(odd) is None
+    assert not is_line_mask(np.eye(32, dtype=bool)) and regular_lines(np.eye(32, dtype=bool)) is None
