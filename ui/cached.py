@@ -349,23 +349,18 @@ def sense_combined(kspace: np.ndarray, mask: np.ndarray, kind: str) -> np.ndarra
     return np.abs(sens_combine(images, coil_maps(kspace, mask, kind)["maps"])).astype(np.float32)
 
 
-def is_line_mask(mask: np.ndarray) -> bool:
-    """True for a Cartesian line mask (every row alike, or every column alike)."""
-    m = np.asarray(mask, bool)
-    return bool((m == m[:1]).all() or (m == m[:, :1]).all())
-
-
 @st.cache_data(show_spinner=False, max_entries=16)
 def grappa_recon(kspace: np.ndarray, mask: np.ndarray) -> dict:
     """GRAPPA (:func:`recon_core.recon.grappa.grappa`, default kernel) of ``kspace * mask``:
-    ``image`` (float32 (H, W), coil RSS), ``n_patterns``, ``unfilled``, ``calib_shape``."""
+    ``image`` (float32 (H, W), coil RSS), ``n_patterns``, ``unfilled``, ``calib_shape``,
+    ``amplification`` (see ``GrappaResult``)."""
     # not `from recon_core.recon import grappa`: once the submodule is imported that name is
     # the module recon_core.recon.grappa, not the function
     from recon_core.recon.grappa import grappa
 
     res = grappa(kspace * mask, mask)
     return {"image": res.image, "n_patterns": int(res.n_patterns), "unfilled": int(res.unfilled),
-            "calib_shape": tuple(res.calib_shape)}
+            "calib_shape": tuple(res.calib_shape), "amplification": float(res.amplification)}
 
 
 CG_ITERS = 30  # CG-SENSE iterations on the Coils page (and in its pseudo-replicas)
@@ -377,27 +372,6 @@ def cg_sense(kspace: np.ndarray, mask: np.ndarray, maps: str, iters: int = CG_IT
     (:func:`recon_core.reconstruct_cg`), maps of kind ``maps`` (:func:`coil_maps`)."""
     sens = sens_maps(kspace, mask, maps)
     return np.abs(rc.reconstruct_cg(kspace * mask, mask, sens, max_iter=int(iters)).image)
-
-
-def regular_lines(mask: np.ndarray) -> tuple[int, int] | None:
-    """``(axis, R)`` when a line mask samples every R-th line outside its calibration block
-    (R >= 2 dividing the size along the undersampled axis; axis -1: columns, -2: rows), the
-    case of the analytic SENSE g-factor; None otherwise. The calibration block
-    (:func:`recon_core.calibration_slices`) may hold any lines."""
-    m = np.asarray(mask, bool)
-    rows, cols = rc.calibration_slices(m)
-    for axis, alike, line, block in ((-1, (m == m[:1]).all(), m[0], cols),
-                                     (-2, (m == m[:, :1]).all(), m[:, 0], rows)):
-        idx = np.flatnonzero(line)
-        outer = idx[(idx < block.start) | (idx >= block.stop)]
-        if not alike or outer.size < 2:
-            continue
-        r, n = int(np.diff(outer).min()), line.size
-        grid = np.arange(outer[0] % r, n, r)
-        grid = grid[(grid < block.start) | (grid >= block.stop)]
-        if r >= 2 and n % r == 0 and np.array_equal(grid, outer):
-            return axis, r
-    return None
 
 
 @st.cache_data(show_spinner="Computing the g-factor…", max_entries=16)

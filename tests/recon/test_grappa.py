@@ -193,3 +193,19 @@ def test_errors():
         grappa(k * m, m, kernel=5)
     with pytest.raises(ValueError, match="lam"):
         grappa(k * m, m, lam=-1.0)
+
+
+def test_amplification_flags_a_blown_up_result_and_not_a_good_one():
+    from recon_core.coils import simulate_multicoil
+    from recon_core.datasets import load_builtin
+    from recon_core.io import prepare
+    from recon_core.masks import make_mask
+    from recon_core.phantoms import shepp_logan
+    from recon_core.recon.grappa import AMPLIFIED
+
+    k, _ = simulate_multicoil(shepp_logan(96), 8)
+    m = np.zeros((96, 96), bool); m[:, ::2] = True; m[:, 36:60] = True
+    assert grappa(k * m, m).amplification < 1.5
+    gre = np.array(prepare(load_builtin("gre_phantom"), None, "crop").kspace)  # 2 coils
+    mg = make_mask(gre.shape[-2:], 4, "random", seed=0)  # 13 calibration lines
+    assert grappa(gre * mg, mg).amplification > AMPLIFIED
