@@ -84,48 +84,6 @@ def check_fft_convention(workdir: str | Path, fft2c, shape: tuple[int, int] = (8
     return float(np.max(np.abs(read_cfl(base / "fftout") - fft2c(x))))
 
 
-class PicsTV:
-    """``bart pics`` with isotropic TV on one coil of ones, inputs written once to ``workdir``.
-
-    Args:
-        workdir: an existing (temporary) directory.
-        kspace: complex, shape (H, W), centred, orthonormal (values outside the mask ignored).
-        mask: bool, shape (H, W); passed to BART as the sampling pattern (``-p``).
-        lam: TV weight (same scale as ours thanks to ``-w 1``).
-        rho: ADMM penalty (``-u``); None keeps BART's default (0.5).
-    """
-
-    def __init__(self, workdir: str | Path, kspace: np.ndarray, mask: np.ndarray, lam: float,
-                 rho: float | None = None) -> None:
-        exe = bart_path()
-        if exe is None:
-            raise RuntimeError("bart is not installed (Debian: apt-get install bart)")
-        if kspace.shape != mask.shape or kspace.ndim != 2:
-            raise ValueError(f"kspace {kspace.shape} and mask {mask.shape} must be equal (H, W)")
-        self.dir = Path(workdir)
-        self.lam = float(lam)
-        self.rho = rho
-        write_cfl(self.dir / "ksp", np.asarray(kspace) * mask)
-        write_cfl(self.dir / "sens", np.ones(kspace.shape, np.complex64))
-        write_cfl(self.dir / "pat", mask.astype(np.complex64))
-        self._exe = exe
-
-    def command(self, n_iter: int) -> list[str]:
-        """The ``bart pics`` command line for ``n_iter`` iterations."""
-        cmd = [self._exe, "pics", "-w", "1", "-p", str(self.dir / "pat"),
-               "-R", f"T:3:0:{self.lam:g}", "-i", str(int(n_iter))]
-        if self.rho is not None:
-            cmd += ["-u", f"{self.rho:g}"]
-        return cmd + [str(self.dir / "ksp"), str(self.dir / "sens"), str(self.dir / "out")]
-
-    def __call__(self, n_iter: int) -> np.ndarray:
-        """Run pics and return the image, complex64 (H, W), centred (same layout as ours)."""
-        proc = subprocess.run(self.command(n_iter), capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            raise RuntimeError(f"bart pics failed ({proc.returncode}): {proc.stderr.strip()}")
-        return read_cfl(self.dir / "out")
-
-
 # --------------------------------------------------------------------------------------------
 # Multi-coil: ``ecalib`` and ``pics`` with coil maps (added for multicoil_vs_peers.py)
 # --------------------------------------------------------------------------------------------
@@ -287,3 +245,22 @@ def check_multicoil_convention(workdir: str | Path, fft2c,
     sign = float(np.real(np.vdot(x, img)) / np.vdot(x, x).real)
     pics_err = float(np.max(np.abs(img * pics_phase((h, w)) - x)))
     return {"fft": fft_err, "pics": pics_err, "pics sign": sign}
+
+
+class PicsTV(PicsSenseTV):
+    """``bart pics`` with isotropic TV on one coil of ones, inputs written once to ``workdir``.
+
+    Args:
+        workdir: an existing (temporary) directory.
+        kspace: complex, shape (H, W), centred, orthonormal (values outside the mask ignored).
+        mask: bool, shape (H, W); passed to BART as the sampling pattern (``-p``).
+        lam: TV weight (same scale as ours thanks to ``-w 1``).
+        rho: ADMM penalty (``-u``); None keeps BART's default (0.5).
+    """
+
+    def __init__(self, workdir: str | Path, kspace: np.ndarray, mask: np.ndarray, lam: float,
+                 rho: float | None = None) -> None:
+        if np.shape(kspace) != np.shape(mask) or np.ndim(kspace) != 2:
+            raise ValueError(f"kspace {np.shape(kspace)} and mask {np.shape(mask)} must be equal (H, W)")
+        k = np.asarray(kspace)[None]
+        super().__init__(workdir, k, mask, np.ones(k.shape, np.complex64), lam, rho)

@@ -55,47 +55,6 @@ def check_fft_convention(fft2c, shape: tuple[int, int] = (8, 6)) -> float:
     return float(np.max(np.abs(sense(x)[0] - fft2c(x))))
 
 
-class SigpyTV:
-    """``TotalVariationRecon`` with ``max_iter`` chosen per call.
-
-    Args:
-        kspace: complex, shape (H, W), centred, orthonormal.
-        mask: bool, shape (H, W).
-        lam: TV weight (SigPy's ``lamda``).
-        sigma: PDHG dual step; None keeps SigPy's default (1, with ``tau`` from power iteration).
-    """
-
-    def __init__(self, kspace: np.ndarray, mask: np.ndarray, lam: float,
-                 sigma: float | None = None) -> None:
-        self._sp = _import()
-        if kspace.shape != mask.shape or kspace.ndim != 2:
-            raise ValueError(f"kspace {kspace.shape} and mask {mask.shape} must be equal (H, W)")
-        self.y = (np.asarray(kspace) * mask).astype(np.complex64)[None]
-        self.mps = np.ones_like(self.y)
-        self.weights = mask.astype(np.float32)
-        self.lam = float(lam)
-        self.sigma = sigma
-
-    def _app(self, n_iter: int):
-        kwargs = {} if self.sigma is None else {"sigma": self.sigma}
-        return self._sp.mri.app.TotalVariationRecon(
-            self.y, self.mps, self.lam, weights=self.weights, max_iter=int(n_iter),
-            show_pbar=False, **kwargs)
-
-    def __call__(self, n_iter: int) -> np.ndarray:
-        """Run ``n_iter`` PDHG iterations; returns complex64 (H, W), centred."""
-        return np.asarray(self._app(n_iter).run())
-
-    def psnr_curve(self, n_iter: int, score: Callable[[np.ndarray], float]) -> np.ndarray:
-        """``score`` of the iterate after each of ``n_iter`` iterations (same iterates as run)."""
-        app = self._app(n_iter)
-        out = np.empty(n_iter)
-        for k in range(n_iter):
-            app.alg.update()
-            out[k] = score(app.x)
-        return out
-
-
 # --------------------------------------------------------------------------------------------
 # Multi-coil: ESPIRiT maps and SENSE-TV with coil maps (added for multicoil_vs_peers.py)
 # --------------------------------------------------------------------------------------------
@@ -161,6 +120,15 @@ class SigpySenseTV:
         """Run ``n_iter`` PDHG iterations; returns complex64 (H, W), centred."""
         return np.asarray(self._app(n_iter).run())
 
+    def psnr_curve(self, n_iter: int, score: Callable[[np.ndarray], float]) -> np.ndarray:
+        """``score`` of the iterate after each of ``n_iter`` iterations (same iterates as run)."""
+        app = self._app(n_iter)
+        out = np.empty(n_iter)
+        for k in range(n_iter):
+            app.alg.update()
+            out[k] = score(app.x)
+        return out
+
     def objective_curve(self, n_iter: int, evaluate: Callable[[np.ndarray], float],
                         every: int = 1) -> tuple[list[float], float, float]:
         """``evaluate`` of the iterate after every ``every``-th of ``n_iter`` iterations.
@@ -180,3 +148,21 @@ class SigpySenseTV:
             if k % every == 0:
                 values.append(float(evaluate(np.asarray(app.x))))
         return values, stepping, setup
+
+
+class SigpyTV(SigpySenseTV):
+    """``TotalVariationRecon`` on one coil of ones, ``max_iter`` chosen per call.
+
+    Args:
+        kspace: complex, shape (H, W), centred, orthonormal.
+        mask: bool, shape (H, W).
+        lam: TV weight (SigPy's ``lamda``).
+        sigma: PDHG dual step; None keeps SigPy's default (1, with ``tau`` from power iteration).
+    """
+
+    def __init__(self, kspace: np.ndarray, mask: np.ndarray, lam: float,
+                 sigma: float | None = None) -> None:
+        if np.shape(kspace) != np.shape(mask) or np.ndim(kspace) != 2:
+            raise ValueError(f"kspace {np.shape(kspace)} and mask {np.shape(mask)} must be equal (H, W)")
+        k = np.asarray(kspace)[None]
+        super().__init__(k, mask, np.ones(k.shape, np.complex64), lam, sigma)
