@@ -20,6 +20,7 @@ METHOD_LABELS = {"admm": "ADMM (split Bregman, exact FFT step)", "pdhg": "PDHG (
                  "gradient": "Gradient descent (tutorial: autodiff + Keras optimizer)"}
 CHUNK = {"admm": 5, "pdhg": 20, "gradient": 5}
 
+data = state.current_data()
 with st.sidebar:
     st.header("Solver")
     method = state.bind(st.selectbox, "method", "Method", options=list(rc.METHODS),
@@ -29,10 +30,17 @@ with st.sidebar:
     iters = state.bind(st.number_input, "iters", "Iterations", min_value=1, max_value=5000, step=10,
                        help="Maximum number of iterations (ADMM converges in a few dozen).")
     if method == "admm":
+        # multi-coil data are solved by the coil-split ADMM, whose penalty is its own setting
+        field, label, hint = (("split_rho_factor", "ρ / λ (coil-split ADMM)",
+                               "Penalty of the coil-split ADMM relative to λ (the coil-image "
+                               "penalty is half of it). With Adaptive ρ the CG x-update is used "
+                               "instead, with ρ = 20 λ.") if data.multicoil else
+                              ("rho_factor", "ρ / λ", "ADMM penalty relative to λ."))
+        rho = st.number_input(label, 0.1, 1e4, float(getattr(rc.AdmmConfig(), field)),
+                              key="tv_split_rho" if data.multicoil else "tv_rho", help=hint)
         config = rc.AdmmConfig(
             max_iter=int(iters),
-            rho_factor=st.number_input("ρ / λ", 0.1, 1e4, 20.0, key="tv_rho",
-                                       help="ADMM penalty relative to λ."),
+            **{field: rho},
             relaxation=st.slider("Over-relaxation α", 1.0, 1.95, 1.5, 0.05, key="tv_relax",
                                  help="1 = plain ADMM; 1.5–1.8 usually converges faster."),
             adaptive_rho=st.toggle("Adaptive ρ", key="tv_adaptive",
@@ -53,7 +61,6 @@ with st.sidebar:
                                           format="%.1e", key=f"tv_lr_{opt}", help="Optimizer step size."),
         )
 
-data = state.current_data()
 with st.sidebar:
     state.undersampled_controls(data)
 mask = state.current_mask(data)

@@ -72,3 +72,15 @@ def test_lambda_sweep():
     at.number_input(key="sw_hi").set_value(0.1)
     at.button(key="sw_run").click().run()
     assert any("must be below" in e.value for e in at.error)
+
+
+def test_multicoil_data_get_the_coil_split_penalty_and_it_reaches_the_solver():
+    at = open_page("tv", {"src": "gre_phantom", "iters": "10"}, timeout=300)
+    assert not errors(at)
+    widget = at.number_input(key="tv_split_rho")
+    assert widget.value == 100.0 and "coil-split" in widget.label
+    widget.set_value(40.0).run()
+    at.button(key="tv_run").click().run()
+    assert not errors(at)
+    (key,) = at.session_state["tv_results"].keys()
+    assert "split_rho_factor=40.0" in key[-1]
