@@ -110,8 +110,9 @@ else:
             value_label="λ₁", height=320), key="coils_eig")
         a.caption("About 1 where the coils' data agree with the calibration; the maps are kept "
                   "where it exceeds 0.95.")
-    widgets.chart(where=b, fig=image_figure(support.astype(np.float32), "Support of the maps",
-                                            zmin=0, zmax=1, value_label="in support", height=320),
+    widgets.chart(where=b if maps["eigenvalues"] is not None else a,  # no empty column first
+                  fig=image_figure(support.astype(np.float32), "Support of the maps",
+                                   zmin=0, zmax=1, value_label="in support", height=320),
                   key="coils_support")
 
 # ---- reconstructions
