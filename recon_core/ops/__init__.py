@@ -5,6 +5,7 @@
 :class:`Sampling`          k-space mask ``M``
 :class:`CoilSensitivities` coil maps ``S``
 :class:`FiniteDifference`  periodic gradient ``D`` (for TV)
+:class:`NUFFT`             non-uniform FFT at arbitrary k-space points (radial, spiral)
 :func:`single_coil`        ``M F``
 :func:`sense`              ``M F S``
 =========================  ====================================================
@@ -27,6 +28,8 @@ _WHERE = {
     **dict.fromkeys(["CoilSensitivities", "sense", "sense_forward", "sense_adjoint"],
                     "recon_core.ops.coils"),
     "FiniteDifference": "recon_core.ops.finite_diff",
+    **dict.fromkeys(["NUFFT", "nufft_forward", "nufft_adjoint", "check_coord", "toeplitz_kernel"],
+                    "recon_core.ops.nufft"),
 }
 __all__ = sorted(_WHERE)
 __getattr__, __dir__ = _lazy_exports(__name__, _WHERE)

@@ -135,6 +135,12 @@ class LinearOperator:
         """An upper bound of the operator norm ``||A||``, or ``None`` if unknown."""
         return None
 
+    def graph_forward(self) -> bool:
+        """Whether :meth:`apply` and :meth:`apply_adjoint` run inside compiled (XLA) solver
+        loops. The NUFFT's do not (it calls a C library); its :meth:`apply_normal` does, and
+        solvers then work from ``A^H y`` and the normal map alone."""
+        return True
+
     def has_fourier_diagonal(self, centred: bool) -> bool:
         """Whether :meth:`normal_fourier_diagonal` gives a diagonal (decided from the
         structure alone, without computing it)."""
@@ -240,6 +246,20 @@ class Composed(LinearOperator):
             y = op.apply_adjoint(y)
         return y
 
+    def apply_normal(self, x):
+        # (A_0 B)^H (A_0 B) = B^H (A_0^H A_0) B: the outermost operator's own normal map (the
+        # NUFFT's Toeplitz form, a mask's weights squared) instead of its forward and adjoint.
+        inner_ops = self.ops[1:]
+        for op in reversed(inner_ops):
+            x = op.apply(x)
+        x = self.ops[0].apply_normal(x)
+        for op in inner_ops:
+            x = op.apply_adjoint(x)
+        return x
+
+    def graph_forward(self):
+        return all(op.graph_forward() for op in self.ops)
+
     def tensors(self):
         return tuple(t for op in self.ops for t in op.tensors())
 
@@ -325,6 +345,9 @@ class Adjoint(LinearOperator):
 
     def key(self):
         return ("Adjoint", self.op.key())
+
+    def graph_forward(self):
+        return self.op.graph_forward()
 
     def norm_bound(self):
         return self.op.norm_bound()
