@@ -52,9 +52,10 @@ class NUFFT(LinearOperator):
     """Non-uniform FFT: images (..., H, W) -> samples (..., K) at fixed coordinates.
 
     ``apply``/``apply_adjoint`` call FINUFFT (eagerly, or inside a plain ``tf.function``
-    through ``tf.numpy_function``); ``apply_normal`` is the Toeplitz embedding, TensorFlow
-    FFTs only, so that compiled (XLA) solver loops use it and nothing else. Solvers check
-    :meth:`graph_forward` to know that ``apply`` is not available inside their loops.
+    through ``tf.numpy_function``, which XLA cannot compile); ``apply_normal`` is the Toeplitz
+    embedding, TensorFlow FFTs only, so that compiled (XLA) solver loops use it and nothing
+    else. Solvers check :meth:`graph_forward` to know that ``apply`` is not available inside
+    their loops.
 
     Args:
         coord: (..., 2) coordinates in cycles per field of view (module docstring).
@@ -77,12 +78,11 @@ class NUFFT(LinearOperator):
         super().__init__((h, w), (self.coord.shape[0],))
         self.kernel = as_complex(toeplitz_kernel(self.coord, (h, w)) if kernel is None else kernel)
 
-    # In a compiled graph the operator is rebuilt around its kernel only (see with_tensors).
-    @classmethod
-    def _graph_side(cls, kernel: tf.Tensor, ishape, oshape) -> NUFFT:
-        op = cls.__new__(cls)
-        LinearOperator.__init__(op, ishape, oshape)
-        op.coord = None
+    # Rebuilt around another kernel tensor (inside a compiled graph), keeping the coordinates.
+    def _rebuilt(self, kernel: tf.Tensor) -> NUFFT:
+        op = NUFFT.__new__(NUFFT)
+        LinearOperator.__init__(op, self.ishape, self.oshape)
+        op.coord = self.coord
         op.kernel = kernel
         return op
 
@@ -94,20 +94,13 @@ class NUFFT(LinearOperator):
         h, w = self.ishape
         return (type1(y, self.coord, (h, w)) / np.sqrt(h * w)).astype(np.complex64)
 
-    def _needs_coord(self) -> None:
-        if self.coord is None:
-            raise RuntimeError("the NUFFT's forward and adjoint maps are not available inside a "
-                               "compiled solver loop (use apply_normal; see graph_forward)")
-
     def apply(self, x):
-        self._needs_coord()
         shape = static_shape(x)[:-2] + self.oshape
         out = tf.numpy_function(self._numpy_forward, [x], tf.complex64, stateful=False)
         out.set_shape(shape)
         return out
 
     def apply_adjoint(self, y):
-        self._needs_coord()
         shape = static_shape(y)[:-1] + self.ishape
         out = tf.numpy_function(self._numpy_adjoint, [y], tf.complex64, stateful=False)
         out.set_shape(shape)
@@ -128,7 +121,7 @@ class NUFFT(LinearOperator):
         return (self.kernel,)
 
     def with_tensors(self, tensors):
-        return NUFFT._graph_side(tensors[0], self.ishape, self.oshape)
+        return self._rebuilt(tensors[0])
 
     def key(self):
         return ("NUFFT",)

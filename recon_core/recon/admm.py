@@ -11,7 +11,10 @@ Written once over operators: ``A`` is any forward model (single-coil ``M F``, SE
 
 The x-update is **exact** (one FFT pair) when both normal operators are diagonal in one FFT
 basis (:func:`recon_core.ops.base.fourier_layout`: Cartesian sampling ``A = M F``), and a few
-warm-started conjugate-gradient steps otherwise. Optional residual balancing adapts
+warm-started conjugate-gradient steps otherwise. For the NUFFT, whose forward map is not
+available in a compiled loop, the iterations use :math:`A^H y` (computed once) and the
+Toeplitz normal map only, and the data term is recorded from them
+(:func:`~recon_core.recon.monitor.gram_data`). Optional residual balancing adapts
 :math:`\rho` (doubled or halved when the primal and dual residuals differ by 10×).
 
 References:
@@ -31,16 +34,16 @@ from recon_core.ops.fft import FFT2
 from recon_core.recon.cg import cg_steps
 from recon_core.recon.configs import AdmmConfig
 from recon_core.recon.functionals import shrink
-from recon_core.recon.monitor import ChunkedSolver, iterate, record_values
+from recon_core.recon.monitor import ChunkedSolver, gram_data, iterate, record_values
 
 __all__ = ["AdmmSolver"]
 
 
 def _build(a_t: LinearOperator, d_t: LinearOperator, layout: bool | None, cg_iter: int,
-           adaptive: bool, with_ref: bool, shifted: bool):
+           adaptive: bool, with_ref: bool, shifted: bool, gram: bool):
     def chunk(params, state, consts, n, start):
         A, D = a_t.with_tensors(params[0]), d_t.with_tensors(params[1])
-        y, ref, lam, alpha, tol = consts
+        y, ref, lam, alpha, tol, yy = consts  # y is A^H y for a Gram-only A (the NUFFT)
         alphac = tf.cast(alpha, tf.complex64)
         x0 = state[0]
         if layout is not None:  # exact x-update in the FFT basis
@@ -57,7 +60,7 @@ def _build(a_t: LinearOperator, d_t: LinearOperator, layout: bool | None, cg_ite
 
             fixed_inv = None if adaptive else inverse(state[3])  # rho only moves if adaptive
         else:
-            aty = A.apply_adjoint(y)
+            aty = y if gram else A.apply_adjoint(y)
 
         def step(state):
             x, z, u, rho = state
@@ -71,7 +74,7 @@ def _build(a_t: LinearOperator, d_t: LinearOperator, layout: bool | None, cg_ite
                 rhs = aty + rhoc * D.apply_adjoint(z - u)
                 x_new = cg_steps(lambda v: A.apply_normal(v) + rhoc * D.apply_normal(v),
                                  rhs, x, cg_iter)
-                resid = A.apply(x_new) - y
+                resid = None if gram else A.apply(x_new) - y
             g = D.apply(x_new)
             t = alphac * g + (1.0 - alphac) * z + u
             z_new = shrink(t, lam / rho)
@@ -84,7 +87,8 @@ def _build(a_t: LinearOperator, d_t: LinearOperator, layout: bool | None, cg_ite
                                   tf.where(s_norm > 10.0 * r_norm, 0.5, 1.0))
                 rho_new = rho * factor
                 u_new = u_new / tf.cast(factor, tf.complex64)
-            values = record_values(x_new, x, resid, g, lam, ref, with_ref, shifted)
+            data = gram_data(A, x_new, aty, yy) if gram else None
+            values = record_values(x_new, x, resid, g, lam, ref, with_ref, shifted, data)
             return [x_new, z_new, u_new, rho_new], values
 
         return iterate(step, state, n, tol, start)
@@ -114,12 +118,14 @@ class AdmmSolver(ChunkedSolver):
         self.exact = layout is not None
         rho = cfg.rho if cfg.rho is not None else cfg.rho_factor * max(lam, 1e-12)
         with_ref = ref is not None
-        flags = (layout, int(cfg.cg_iter), bool(cfg.adaptive_rho), with_ref, shifted)
+        gram = not A.graph_forward()  # the NUFFT: work from A^H y and the Toeplitz normal map
+        flags = (layout, int(cfg.cg_iter), bool(cfg.adaptive_rho), with_ref, shifted, gram)
         self.key = ("admm", A.key(), D.key(), *flags)
         self.build = lambda: _build(A, D, *flags)
         self.params = [list(A.tensors()), list(D.tensors())]
         z0 = D.apply(x0)
         self.state = [x0, z0, tf.zeros_like(z0), tf.constant(rho, tf.float32)]
         zeros = tf.zeros(tf.shape(x0)[-2:], tf.float32)
-        self.consts = [y, tf.constant(ref) if with_ref else zeros, tf.constant(lam, tf.float32),
-                       tf.constant(cfg.relaxation, tf.float32), tf.constant(cfg.tol, tf.float32)]
+        self.consts = [A.adjoint(y) if gram else y, tf.constant(ref) if with_ref else zeros,
+                       tf.constant(lam, tf.float32), tf.constant(cfg.relaxation, tf.float32),
+                       tf.constant(cfg.tol, tf.float32), tf.reduce_sum(abs2(y))]

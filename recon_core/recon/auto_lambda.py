@@ -40,7 +40,8 @@ from numpy.typing import ArrayLike
 
 from recon_core.checks import as_array, as_mask, check_positive
 
-__all__ = ["AUTO_RATIO", "LAMBDA_FLOOR", "AutoLambda", "noise_level", "auto_lambda"]
+__all__ = ["AUTO_RATIO", "LAMBDA_FLOOR", "AutoLambda", "noise_level", "auto_lambda",
+           "auto_lambda_noncartesian", "samples_per_cell"]
 
 #: c of the rule: λ = c σ a (module docstring).
 AUTO_RATIO = 0.3
@@ -174,6 +175,89 @@ def auto_lambda(kspace: ArrayLike, mask: ArrayLike | None = None, *, sens: Array
             raise ValueError("sensitivity maps are all zero")
         a = float(np.sqrt(np.mean(power[inside])))
     lam = AUTO_RATIO * sigma * a
+    floor = LAMBDA_FLOOR * signal
+    floored = lam < floor
+    if floored:
+        notes.append(f"the noise is below the floor's scale: λ set to {LAMBDA_FLOOR:g} × the signal")
+        lam = floor
+    return AutoLambda(float(lam), float(sigma), source, signal, a, bool(floored), notes)
+
+
+#: Non-Cartesian samples at least this far out (fraction of the k-space radius) estimate σ.
+EDGE_RADIUS = 0.9
+
+
+def samples_per_cell(coord: ArrayLike, shape) -> float:
+    """The mean number of samples per occupied Cartesian k-space cell (1 for grid points).
+
+    Least squares weights a k-space region by its number of samples, so the noise that TV
+    must remove from a region sampled ``rho`` times is averaged down by ``sqrt(rho)`` while
+    the data term grows by ``rho``: the weight that balances them scales as ``sigma sqrt(rho)``.
+    """
+    from recon_core.ops.nonuniform import check_coord
+
+    h, w = (int(v) for v in shape)
+    c = check_coord(coord, (h, w))
+    cells = np.floor(c + 0.5).astype(np.int64)
+    n_cells = len(np.unique(cells[:, 0] * (2 * w + 1) + cells[:, 1]))
+    return float(c.shape[0] / max(n_cells, 1))
+
+
+def auto_lambda_noncartesian(samples: ArrayLike, traj, *, sens: ArrayLike | None = None,
+                             noise: ArrayLike | None = None, noise_std: float | None = None
+                             ) -> AutoLambda:
+    r"""λ for non-Cartesian data (``traj`` with ``points`` (K, 2) and ``shape`` (H, W)).
+
+    The Cartesian rule scaled by the sampling density:
+    :math:`\lambda = c\,\sigma\,a\,\sqrt{\rho}` with :math:`\rho` from
+    :func:`samples_per_cell`. σ is ``noise_std``, a noise scan's, or estimated from the
+    samples beyond :data:`EDGE_RADIUS` of the k-space radius (the outermost 5 % of samples
+    when none lie there), robustly as for the Cartesian corners. The floor's signal is the
+    99th percentile of the best-scaled adjoint image :math:`\alpha A^H y`.
+
+    Args:
+        samples: complex (K,) or (C, K) in the trajectory's order.
+        traj: the trajectory.
+        sens, noise, noise_std: as for :func:`auto_lambda`.
+    """
+    from recon_core.ops.nonuniform import check_coord, nufft_adjoint, nufft_forward
+
+    shape = tuple(int(v) for v in traj.shape)
+    c = check_coord(traj.points, shape)
+    k = as_array(samples, "samples", min_ndim=1)
+    kk = k[None] if k.ndim == 1 else k
+    notes: list[str] = []
+    if noise_std is not None:
+        sigma, source = check_positive(noise_std, "noise_std", allow_zero=True), "given"
+    elif noise is not None:
+        n = as_array(noise, "noise samples", min_ndim=1)
+        n = n[None] if n.ndim == 1 else n
+        if n.ndim != 2 or n.shape[0] != kk.shape[0] or n.shape[1] < 2:
+            raise ValueError(f"noise samples {n.shape} do not match {kk.shape[0]} coil(s): expected "
+                             f"({kk.shape[0]}, N), N >= 2")
+        sigma, source = float(np.sqrt(np.mean(np.abs(n.astype(np.complex128)) ** 2))), "noise scan"
+    else:
+        radius = np.sqrt((c[:, 0] / (shape[0] / 2)) ** 2 + (c[:, 1] / (shape[1] / 2)) ** 2)
+        edge = radius >= EDGE_RADIUS
+        if edge.sum() < 16:
+            edge = radius >= np.quantile(radius, 0.95)
+        med = np.median(np.abs(kk[:, edge]), axis=1) / np.sqrt(np.log(2.0))
+        sigma, source = float(np.sqrt(np.mean(med**2))), "k-space edge"
+    b = nufft_adjoint(kk, c, shape)
+    ab = nufft_forward(b, c)
+    den = float(np.vdot(ab, ab).real)
+    alpha = float(np.vdot(b, b).real) / den if den > 0 else 0.0
+    signal = float(np.percentile(np.sqrt(np.sum(np.abs(alpha * b) ** 2, axis=0)), 99))
+    a = 1.0
+    if sens is not None:
+        sm = as_array(sens, "sens")
+        power = np.sum(np.abs(sm) ** 2, axis=0)
+        inside = power > 1e-6 * max(float(power.max()), 1e-30)
+        if not inside.any():
+            raise ValueError("sensitivity maps are all zero")
+        a = float(np.sqrt(np.mean(power[inside])))
+    rho = samples_per_cell(c, shape)
+    lam = AUTO_RATIO * sigma * a * np.sqrt(rho)
     floor = LAMBDA_FLOOR * signal
     floored = lam < floor
     if floored:

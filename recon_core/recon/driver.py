@@ -29,10 +29,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from recon_core.checks import check_int
-from recon_core.recon.auto_lambda import AutoLambda, auto_lambda
+from recon_core.recon.auto_lambda import AutoLambda, auto_lambda, auto_lambda_noncartesian
 from recon_core.recon.configs import SolverConfig, resolve_config
 from recon_core.recon.monitor import CHUNK_CAP
-from recon_core.recon.inputs import check_problem
+from recon_core.recon.inputs import check_problem, is_trajectory
 from recon_core.recon.problem import TVProblem, build_problem
 from recon_core.recon.records import (
     Callback,
@@ -57,6 +57,10 @@ def resolve_lam(lam: float | str, kspace: ArrayLike, mask: ArrayLike, sens: Arra
     if isinstance(lam, str):
         if lam != "auto":
             raise ValueError(f"lam must be a number >= 0 or 'auto', got {lam!r}")
+        if is_trajectory(mask):
+            choice = auto_lambda_noncartesian(kspace, mask, sens=sens, noise=noise,
+                                              noise_std=noise_std)
+            return choice.lam, choice
         m = np.asarray(mask) != 0
         choice = auto_lambda(np.asarray(kspace) * m, m, sens=sens, noise=noise, noise_std=noise_std)
         return choice.lam, choice
@@ -182,8 +186,14 @@ def reconstruct_tv(
 
     Args:
         kspace: complex, shape (H, W) — or (C, H, W) with ``sens`` — centred (DC at
-            (H // 2, W // 2)), orthonormal scaling. Values outside the mask are ignored.
-        mask: bool (or 0/1), shape (H, W); True where k-space was sampled.
+            (H // 2, W // 2)), orthonormal scaling. Values outside the mask are ignored. For a
+            trajectory: the samples, (K,) or (C, K), in the trajectory's order.
+        mask: bool (or 0/1), shape (H, W); True where k-space was sampled. Or a non-Cartesian
+            trajectory (:class:`recon_core.trajectories.Trajectory`, or any object with
+            ``points`` (K, 2) in cycles per field of view and ``shape`` (H, W)): the model is
+            then ``A = N`` or ``N S`` with the NUFFT ``N`` (:mod:`recon_core.ops.nufft`), every
+            method iterates on its Toeplitz normal map, and ``"auto"`` uses
+            :func:`~recon_core.recon.auto_lambda.auto_lambda_noncartesian`.
         lam: regularisation weight >= 0, or ``"auto"`` (default): chosen from the noise level
             of the data by :func:`~recon_core.recon.auto_lambda.auto_lambda` (the choice is in
             ``result.lam`` and ``result.lam_choice``).

@@ -15,7 +15,7 @@ import tensorflow as tf
 from recon_core.ops.base import LinearOperator, abs2
 from recon_core.recon.configs import GradientConfig
 from recon_core.recon.functionals import group_norm
-from recon_core.recon.monitor import record_values
+from recon_core.recon.monitor import gram_data, record_values
 
 __all__ = ["GradientSolver"]
 
@@ -36,6 +36,7 @@ class _Stepper:
             self.opt = keras.optimizers.SGD(learning_rate=1e-3, momentum=momentum)
         self.opt.build([self.var])
         self.a_t, self.d_t = a_t, d_t
+        self.gram = not a_t.graph_forward()
         self.with_ref, self.shifted = with_ref, shifted
         self.step = tf.function(self._step)
 
@@ -47,18 +48,24 @@ class _Stepper:
     def image(self) -> tf.Tensor:
         return tf.complex(self.var[0], self.var[1])
 
-    def _step(self, params, y, ref, lam, eps2):
+    def _data(self, A, x, y, yy):
+        # For the NUFFT, y is A^H y and the data term comes from the Toeplitz normal map.
+        if self.gram:
+            return gram_data(A, x, y, yy)
+        return 0.5 * tf.reduce_sum(abs2(A.apply(x) - y))
+
+    def _step(self, params, y, ref, lam, eps2, yy):
         A, D = self.a_t.with_tensors(params[0]), self.d_t.with_tensors(params[1])
         x_old = self.image()
         with tf.GradientTape() as tape:
             x = self.image()
-            data = 0.5 * tf.reduce_sum(abs2(A.apply(x) - y))
+            data = self._data(A, x, y, yy)
             loss = data + lam * tf.reduce_sum(tf.sqrt(tf.square(group_norm(D.apply(x))) + eps2))
         grads = tape.gradient(loss, [self.var])
         self.opt.apply_gradients(zip(grads, [self.var]))
         x = self.image()
-        return tf.stack(record_values(x, x_old, A.apply(x) - y, D.apply(x), lam, ref,
-                                      self.with_ref, self.shifted))
+        return tf.stack(record_values(x, x_old, None, D.apply(x), lam, ref,
+                                      self.with_ref, self.shifted, self._data(A, x, y, yy)))
 
 
 _STEPPERS: dict[tuple, _Stepper] = {}
@@ -94,9 +101,10 @@ class GradientSolver:
                                                        A, D, with_ref, shifted))
         self._stepper.reset(x0, cfg.learning_rate)
         zeros = tf.zeros(shape, tf.float32)
-        self._args = ([list(A.tensors()), list(D.tensors())], y,
+        gram = not A.graph_forward()
+        self._args = ([list(A.tensors()), list(D.tensors())], A.adjoint(y) if gram else y,
                       tf.constant(ref) if with_ref else zeros, tf.constant(lam, tf.float32),
-                      tf.constant(cfg.eps**2, tf.float32))
+                      tf.constant(cfg.eps**2, tf.float32), tf.reduce_sum(abs2(y)))
         self._tol = float(cfg.tol)
 
     @property

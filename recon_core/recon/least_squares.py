@@ -98,7 +98,7 @@ def reconstruct_cg(
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     tol = check_positive(tol, "tol", allow_zero=True)
     t0 = time.perf_counter()
-    problem = build_problem(checked, np.zeros(checked.kspace.shape[-2:], np.complex64))
+    problem = build_problem(checked, np.zeros(checked.shape, np.complex64))
     A = problem.A
     b = A.adjoint(problem.y)
     x = tf.zeros_like(b)

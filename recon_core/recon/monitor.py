@@ -13,12 +13,12 @@ from collections.abc import Callable, Hashable
 
 import tensorflow as tf
 
-from recon_core.ops.base import abs2
+from recon_core.ops.base import abs2, inner
 from recon_core.recon.functionals import rel_change, tv_norm
 from recon_core.recon.records import RECORD_FIELDS
 
 __all__ = ["CHUNK_CAP", "XLA", "Recorder", "quality", "converged", "compiled", "iterate",
-           "record_values",
+           "record_values", "gram_data",
            "ChunkedSolver"]
 
 #: Iterations per compiled call at most. The record arrays have this fixed size, so XLA
@@ -92,17 +92,36 @@ def quality(x: tf.Tensor, ref: tf.Tensor, with_ref: bool, shifted: bool) -> tupl
     return p, _ssim(ref, mag, dr)
 
 
-def record_values(x_new: tf.Tensor, x_old: tf.Tensor, resid: tf.Tensor, grad: tf.Tensor,
-                  lam: tf.Tensor, ref: tf.Tensor, with_ref: bool, shifted: bool) -> list[tf.Tensor]:
+def gram_data(A, x: tf.Tensor, aty: tf.Tensor, yy: tf.Tensor) -> tf.Tensor:
+    r"""The data term :math:`\tfrac12\|Ax - y\|^2` from the normal map alone,
+    :math:`\tfrac12(\langle x, A^H A x\rangle - 2\,\mathrm{Re}\langle x, A^H y\rangle + \|y\|^2)`,
+    for operators whose forward map is not available in a compiled loop (the NUFFT).
+
+    Args:
+        A: the operator (its ``apply_normal`` is used).
+        x: the image.
+        aty: ``A^H y``.
+        yy: ``||y||^2`` (float32).
+    """
+    value = inner(x, A.apply_normal(x)) - 2.0 * inner(x, aty) + yy
+    return 0.5 * tf.maximum(value, 0.0)  # rounding can take a tiny residual below zero
+
+
+def record_values(x_new: tf.Tensor, x_old: tf.Tensor, resid: tf.Tensor | None, grad: tf.Tensor,
+                  lam: tf.Tensor, ref: tf.Tensor, with_ref: bool, shifted: bool,
+                  data: tf.Tensor | None = None) -> list[tf.Tensor]:
     """The six numbers of :data:`~recon_core.recon.records.RECORD_FIELDS` for one iteration.
 
     Args:
         x_new, x_old: this iterate and the previous one.
-        resid: data residual ``A x_new - y``.
+        resid: data residual ``A x_new - y`` (or None with ``data``).
         grad: ``D x_new``.
         lam, ref, with_ref, shifted: as for the solver (see :func:`quality`).
+        data: the data term itself, when it is not computed from a residual
+            (:func:`gram_data`).
     """
-    data = 0.5 * tf.reduce_sum(abs2(resid))
+    if data is None:
+        data = 0.5 * tf.reduce_sum(abs2(resid))
     tv = tv_norm(grad)
     p, s = quality(x_new, ref, with_ref, shifted)
     return [data + lam * tv, data, tv, rel_change(x_new, x_old), p, s]

@@ -7,11 +7,18 @@ Written once over operators, in one of two forms:
   pair; steps with :math:`\tau\sigma\|D\|^2 \le 1` (:math:`\|D\|^2 \le 8`);
 * **fully dual** otherwise (SENSE, ...): both terms are dualised (:math:`K = [A; D]`), with
   :math:`\tau\sigma(\|A\|^2 + 8) \le 1`; :math:`\|A\|` comes from the operator's bound or a
-  power iteration.
+  power iteration;
+* **linearised data term** (Condat–Vũ) for the NUFFT, whose forward map is not available in
+  a compiled loop: the primal step takes the data term's gradient
+  :math:`A^H A x - A^H y` (Toeplitz normal map), only TV is dualised, and the steps satisfy
+  :math:`1/\tau - 8\sigma \ge \|A\|^2 / 2` (here :math:`\tau = 1/\|A\|^2`,
+  :math:`\sigma = 1/(16\tau)`).
 
 References:
     Chambolle, A. and Pock, T. "A first-order primal-dual algorithm for convex problems with
     applications to imaging." J. Math. Imaging Vis. 40, 2011.
+    Condat, L. "A primal-dual splitting method for convex optimization involving Lipschitzian,
+    proximable and linear composite terms." J. Optim. Theory Appl. 158, 2013.
 """
 
 from __future__ import annotations
@@ -21,20 +28,20 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from recon_core.ops.base import LinearOperator, estimate_norm, fourier_layout
+from recon_core.ops.base import LinearOperator, abs2, estimate_norm, fourier_layout
 from recon_core.ops.fft import FFT2
 from recon_core.recon.configs import PdhgConfig
 from recon_core.recon.functionals import project_ball
-from recon_core.recon.monitor import ChunkedSolver, iterate, record_values
+from recon_core.recon.monitor import ChunkedSolver, gram_data, iterate, record_values
 
 __all__ = ["PdhgSolver"]
 
 
 def _build(a_t: LinearOperator, d_t: LinearOperator, layout: bool | None, with_ref: bool,
-           shifted: bool):
+           shifted: bool, gram: bool):
     def chunk(params, state, consts, n, start):
         A, D = a_t.with_tensors(params[0]), d_t.with_tensors(params[1])
-        y, ref, lam, tau, sigma, theta, tol = consts
+        y, ref, lam, tau, sigma, theta, tol, yy = consts  # y is A^H y when gram
         tauc, sigc = tf.cast(tau, tf.complex64), tf.cast(sigma, tf.complex64)
         thetac = tf.cast(theta, tf.complex64)
         if layout is not None:
@@ -52,12 +59,18 @@ def _build(a_t: LinearOperator, d_t: LinearOperator, layout: bool | None, with_r
                 x_new = F.apply_adjoint(k)
                 p_new = p
                 resid = B.apply(k) - y
+            elif gram:  # Condat–Vũ: a gradient step on the data term
+                x_new = x - tauc * (A.apply_normal(x) - y + D.apply_adjoint(q_new))
+                p_new = p
+                resid = None
             else:  # dual of the data term: prox of sigma * (1/2||.||^2 + <., y>)^*
                 p_new = (p + sigc * (A.apply(xbar) - y)) / (1.0 + sigc)
                 x_new = x - tauc * (A.apply_adjoint(p_new) + D.apply_adjoint(q_new))
                 resid = A.apply(x_new) - y
             xbar_new = x_new + thetac * (x_new - x)
-            values = record_values(x_new, x, resid, D.apply(x_new), lam, ref, with_ref, shifted)
+            data = gram_data(A, x_new, y, yy) if gram else None
+            values = record_values(x_new, x, resid, D.apply(x_new), lam, ref, with_ref, shifted,
+                                   data)
             return [x_new, xbar_new, p_new, q_new], values
 
         return iterate(step, state, n, tol, start)
@@ -77,21 +90,30 @@ class PdhgSolver(ChunkedSolver):
                  lam: float, cfg: PdhgConfig, ref: np.ndarray | None, shifted: bool):
         layout = fourier_layout([A])
         self.exact = layout is not None
+        gram = not A.graph_forward()
         k_norm2 = D.norm_bound() ** 2
         if not self.exact:
             a_norm = A.norm_bound()
             if a_norm is None:
                 a_norm = estimate_norm(A, tuple(x0.shape))
-            k_norm2 += a_norm**2
-        tau = cfg.tau if cfg.tau is not None else cfg.tau_factor / math.sqrt(k_norm2)
-        sigma = 1.0 / (k_norm2 * tau)
+            if gram:
+                lip = a_norm**2  # Lipschitz constant of the data term's gradient
+                tau = cfg.tau if cfg.tau is not None else 1.0 / lip
+                sigma = 0.5 / (k_norm2 * tau) if cfg.tau is None else max(
+                    (1.0 / tau - lip / 2) / k_norm2, 1e-12)
+            else:
+                k_norm2 += a_norm**2
+        if not gram:
+            tau = cfg.tau if cfg.tau is not None else cfg.tau_factor / math.sqrt(k_norm2)
+            sigma = 1.0 / (k_norm2 * tau)
         with_ref = ref is not None
-        self.key = ("pdhg", A.key(), D.key(), layout, with_ref, shifted)
-        self.build = lambda: _build(A, D, layout, with_ref, shifted)
+        self.key = ("pdhg", A.key(), D.key(), layout, with_ref, shifted, gram)
+        self.build = lambda: _build(A, D, layout, with_ref, shifted, gram)
         self.params = [list(A.tensors()), list(D.tensors())]
-        p0 = tf.zeros((1,), tf.complex64) if self.exact else tf.zeros_like(y)
+        p0 = tf.zeros((1,), tf.complex64) if (self.exact or gram) else tf.zeros_like(y)
         self.state = [x0, x0, p0, tf.zeros((2, *x0.shape), tf.complex64)]
         zeros = tf.zeros(tf.shape(x0)[-2:], tf.float32)
-        self.consts = [y, tf.constant(ref) if with_ref else zeros, tf.constant(lam, tf.float32),
-                       tf.constant(tau, tf.float32), tf.constant(sigma, tf.float32),
-                       tf.constant(cfg.theta, tf.float32), tf.constant(cfg.tol, tf.float32)]
+        self.consts = [A.adjoint(y) if gram else y, tf.constant(ref) if with_ref else zeros,
+                       tf.constant(lam, tf.float32), tf.constant(tau, tf.float32),
+                       tf.constant(sigma, tf.float32), tf.constant(cfg.theta, tf.float32),
+                       tf.constant(cfg.tol, tf.float32), tf.reduce_sum(abs2(y))]

@@ -19,8 +19,8 @@ import tensorflow as tf
 from numpy.typing import ArrayLike
 
 from recon_core.checks import as_array
-from recon_core.ops.base import LinearOperator, abs2
-from recon_core.ops.coils import sense
+from recon_core.ops.base import LinearOperator, abs2, inner
+from recon_core.ops.coils import CoilSensitivities, sense
 from recon_core.ops.finite_diff import FiniteDifference
 from recon_core.ops.sampling import single_coil
 from recon_core.recon.inputs import CheckedProblem
@@ -33,13 +33,15 @@ class TVProblem:
     """:math:`\\min_x \\tfrac12\\|Ax - y\\|^2 + \\lambda\\|Dx\\|_{2,1}` in the solvers' layout.
 
     Attributes:
-        A: forward model (``M F`` or ``M F S``, plain FFT on shifted arrays).
+        A: forward model (``M F`` or ``M F S``, plain FFT on shifted arrays; ``N`` or ``N S``
+            with ``N`` the NUFFT for non-Cartesian data, centred arrays).
         D: periodic finite differences.
         y: measured data, shifted, zero outside the mask.
         x0: starting image, shifted.
         lam: TV weight.
         reference: reference magnitude in the centred layout, or None.
-        shifted: True (the layout described in the module docstring).
+        shifted: True (the layout described in the module docstring); False for
+            non-Cartesian data, whose images stay centred.
     """
 
     A: LinearOperator
@@ -65,6 +67,8 @@ def build_problem(checked: CheckedProblem, x0: ArrayLike | None = None) -> TVPro
         x0: starting image (H, W), centred; default the zero-filled image (for multi-coil
             data the SENSE-combined one, ``sum_c conj(S_c) x_c / sum_c |S_c|^2``).
     """
+    if not checked.cartesian:
+        return _build_noncartesian(checked, x0)
     k, m, sens = checked.kspace, checked.mask, checked.sens
     h, w = k.shape[-2:]
     ax = (-2, -1)
@@ -89,3 +93,32 @@ def build_problem(checked: CheckedProblem, x0: ArrayLike | None = None) -> TVPro
             norm = tf.reduce_sum(abs2(tf.constant(np.fft.ifftshift(sens, axes=ax))), axis=-3)
             xs = xs / tf.cast(tf.where(norm > 0, norm, 1.0), tf.complex64)
     return TVProblem(A, D, y, xs, checked.lam, checked.reference, shifted=True)
+
+
+def _build_noncartesian(checked: CheckedProblem, x0: ArrayLike | None) -> TVProblem:
+    r"""Non-Cartesian data: ``A = N`` or ``N S`` with the NUFFT ``N``, centred images.
+
+    The default start is the scaled adjoint :math:`\alpha A^H y` with the :math:`\alpha`
+    that fits the data best, :math:`\alpha = \|A^H y\|^2 / \langle A^H y, A^H A A^H y\rangle`
+    (one Toeplitz product; without density compensation, :math:`A^H y` alone is far too bright).
+    """
+    from recon_core.ops.nufft import NUFFT
+
+    h, w = checked.shape
+    A: LinearOperator = NUFFT(checked.coord, (h, w))
+    if checked.sens is not None:
+        A = A @ CoilSensitivities(checked.sens)
+    y = tf.constant(checked.kspace)
+    D = FiniteDifference((h, w))
+    if x0 is not None:
+        x0a = as_array(x0, "x0")
+        if x0a.shape != (h, w):
+            raise ValueError(f"x0 {x0a.shape} does not match the image size {(h, w)}")
+        xs = tf.constant(x0a.astype(np.complex64))
+    else:
+        b = A.adjoint(y)
+        num = inner(b, b)
+        den = inner(b, A.normal(b))
+        alpha = float(num / den) if float(den) > 0 else 0.0
+        xs = b * tf.cast(alpha, tf.complex64)
+    return TVProblem(A, D, y, xs, checked.lam, checked.reference, shifted=False)

@@ -21,6 +21,7 @@ from recon_core.ops import (
     single_coil,
 )
 from recon_core.ops.base import Identity, fourier_layout
+from recon_core.ops.nufft import NUFFT
 
 SHAPES = [(8, 8), (7, 9), (6, 11)]  # even, odd, non-square
 
@@ -45,7 +46,14 @@ def _cases(shape, rng):
         "MFS": sense(mask, sens),
         "D MF^H": FiniteDifference(shape) @ single_coil(mask).H,
         "(MFS)^H(MFS)": sense(mask, sens).N,
+        "nufft": NUFFT(_random_coord(rng, shape, 40), shape),
+        "nufft S": NUFFT(_random_coord(rng, shape, 40), shape) @ CoilSensitivities(sens),
     }
+
+
+def _random_coord(rng, shape, n):
+    h, w = shape
+    return np.stack([rng.uniform(-h / 2, h / 2, n), rng.uniform(-w / 2, w / 2, n)], -1)
 
 
 CASE_NAMES = list(_cases((4, 4), np.random.default_rng(0)))
