@@ -17,6 +17,7 @@
 :mod:`~recon_core.recon.auto_lambda`  choosing λ from the noise level (``lam="auto"``)
 :mod:`~recon_core.recon.admm_split`   ADMM with the coil images split off (SENSE)
 :mod:`~recon_core.recon.grappa`    GRAPPA (k-space interpolation from a calibration block)
+:mod:`~recon_core.recon.gridding`  gridding: density-compensated adjoint NUFFT (non-Cartesian)
 ================================  =====================================================
 
 Only the driver imports the solvers; solvers import operators; nothing imports upwards.
@@ -38,6 +39,8 @@ _WHERE = {
     **dict.fromkeys(["AUTO_RATIO", "AutoLambda", "auto_lambda"], "recon_core.recon.auto_lambda"),
     **dict.fromkeys(["grappa", "GrappaResult"], "recon_core.recon.grappa"),
     "check_problem": "recon_core.recon.inputs",
+    **dict.fromkeys(["gridding", "GriddingResult"], "recon_core.recon.gridding"),
+    "auto_lambda_noncartesian": "recon_core.recon.auto_lambda",
 }
 __all__ = sorted(_WHERE)
 __getattr__, __dir__ = _lazy_exports(__name__, _WHERE)
