@@ -3,11 +3,14 @@
 Layered as the forward model reads, each layer importing only the ones before it:
 
 * :mod:`recon_core.ops` — linear operators in TensorFlow (centred orthonormal FFT, sampling,
-  coil sensitivities, finite differences) with forward, adjoint, normal and composition;
+  coil sensitivities, finite differences, the NUFFT with its Toeplitz normal map) with
+  forward, adjoint, normal and composition;
 * :mod:`recon_core.masks` — sampling patterns (:mod:`~recon_core.masks.sampling`) and their
-  analysis (:mod:`~recon_core.masks.analysis`); :mod:`recon_core.phantoms`,
+  analysis (:mod:`~recon_core.masks.analysis`); non-Cartesian trajectories
+  (:mod:`recon_core.trajectories`) and their density compensation (:mod:`recon_core.dcf`);
+  the analytic ellipse phantoms (:mod:`recon_core.ellipses`); :mod:`recon_core.phantoms`,
   :mod:`recon_core.coils`, :mod:`recon_core.metrics`, :mod:`recon_core.kspace_tools`;
-* :mod:`recon_core.recon` — zero-filled, and solvers written once over operators (ADMM,
+* :mod:`recon_core.recon` — zero-filled and gridding, and solvers written once over operators (ADMM,
   PDHG, gradient, conjugate gradient) with the TV driver and the λ sweep;
 * :mod:`recon_core.dl` — networks, their training data, training, cache and evaluation;
 * :mod:`recon_core.io` (users' files) and :mod:`recon_core.figures` (plotly figures).
@@ -58,6 +61,10 @@ _export("recon_core.recon.objective", "tv_objective")
 _export("recon_core.recon.lambda_sweep", "LambdaSweepPoint", "sweep_lambda")
 _export("recon_core.recon.auto_lambda", "AUTO_RATIO", "AutoLambda", "auto_lambda")
 _export("recon_core.recon.zerofill", "zero_filled")
+_export("recon_core.recon.grid_recon", "gridding", "GriddingResult")
+_export("recon_core.trajectories", "TRAJECTORY_KINDS", "Trajectory", "make_trajectory", "radial",
+        "spiral", "cartesian", "trajectory_psf")
+_export("recon_core.ops.nonuniform", "nufft_forward", "nufft_adjoint")
 _export("recon_core.dl.cache", "ModelCache", "TrainedModel", "get_or_train")
 _export("recon_core.dl.evaluation", "EvaluationResult", "evaluate", "held_out_images")
 _export("recon_core.dl.models", "DataConsistency", "ResCNN", "UnrolledNet", "reconstruct")
