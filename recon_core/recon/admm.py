@@ -14,7 +14,8 @@ basis (:func:`recon_core.ops.base.fourier_layout`: Cartesian sampling ``A = M F`
 warm-started conjugate-gradient steps otherwise. For the NUFFT, whose forward map is not
 available in a compiled loop, the iterations use :math:`A^H y` (computed once) and the
 Toeplitz normal map only, and the data term is recorded from them
-(:func:`~recon_core.recon.monitor.gram_data`). Optional residual balancing adapts
+(:func:`~recon_core.recon.monitor.gram_data`, with :math:`A^H A x` recovered from CG's
+residual, so that recording costs no extra product). Optional residual balancing adapts
 :math:`\rho` (doubled or halved when the primal and dual residuals differ by 10×).
 
 References:
@@ -29,12 +30,12 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from recon_core.ops.base import LinearOperator, abs2, fourier_layout
+from recon_core.ops.base import LinearOperator, abs2, fourier_layout, inner
 from recon_core.ops.fft import FFT2
 from recon_core.recon.cg import cg_steps
 from recon_core.recon.configs import AdmmConfig
 from recon_core.recon.functionals import shrink
-from recon_core.recon.monitor import ChunkedSolver, gram_data, iterate, record_values
+from recon_core.recon.monitor import ChunkedSolver, iterate, record_values
 
 __all__ = ["AdmmSolver"]
 
@@ -72,9 +73,11 @@ def _build(a_t: LinearOperator, d_t: LinearOperator, layout: bool | None, cg_ite
                 resid = B.apply(k) - y
             else:
                 rhs = aty + rhoc * D.apply_adjoint(z - u)
-                x_new = cg_steps(lambda v: A.apply_normal(v) + rhoc * D.apply_normal(v),
-                                 rhs, x, cg_iter)
+                x_new, r = cg_steps(lambda v: A.apply_normal(v) + rhoc * D.apply_normal(v),
+                                    rhs, x, cg_iter, with_residual=True)
                 resid = None if gram else A.apply(x_new) - y
+                if gram:  # A^H A x_new from CG's residual: no extra Toeplitz product
+                    ahax = rhs - r - rhoc * D.apply_normal(x_new)
             g = D.apply(x_new)
             t = alphac * g + (1.0 - alphac) * z + u
             z_new = shrink(t, lam / rho)
@@ -87,7 +90,9 @@ def _build(a_t: LinearOperator, d_t: LinearOperator, layout: bool | None, cg_ite
                                   tf.where(s_norm > 10.0 * r_norm, 0.5, 1.0))
                 rho_new = rho * factor
                 u_new = u_new / tf.cast(factor, tf.complex64)
-            data = gram_data(A, x_new, aty, yy) if gram else None
+            data = None
+            if gram:
+                data = 0.5 * tf.maximum(inner(x_new, ahax) - 2.0 * inner(x_new, aty) + yy, 0.0)
             values = record_values(x_new, x, resid, g, lam, ref, with_ref, shifted, data)
             return [x_new, z_new, u_new, rho_new], values
 

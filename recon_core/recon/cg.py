@@ -21,7 +21,8 @@ __all__ = ["cg_step", "cg_steps"]
 
 
 def cg_steps(apply_normal: Callable[[tf.Tensor], tf.Tensor], rhs: tf.Tensor, x0: tf.Tensor,
-             n_steps: int, precond: Callable[[tf.Tensor], tf.Tensor] | None = None) -> tf.Tensor:
+             n_steps: int, precond: Callable[[tf.Tensor], tf.Tensor] | None = None,
+             with_residual: bool = False):
     """``n_steps`` (preconditioned) conjugate-gradient steps on ``apply_normal(x) = rhs``.
 
     Args:
@@ -31,9 +32,11 @@ def cg_steps(apply_normal: Callable[[tf.Tensor], tf.Tensor], rhs: tf.Tensor, x0:
         n_steps: number of steps (a Python int: the loop is unrolled in the graph).
         precond: an approximate inverse of ``apply_normal`` (Hermitian positive definite), or
             None for plain CG.
+        with_residual: also return the residual ``rhs - apply_normal(x)`` that CG carries
+            (so that a caller needing ``apply_normal(x)`` gets it without another product).
 
     Returns:
-        The approximate solution, shaped like ``x0``.
+        The approximate solution, shaped like ``x0`` (and the residual, with ``with_residual``).
 
     :Examples:
 
@@ -50,7 +53,7 @@ def cg_steps(apply_normal: Callable[[tf.Tensor], tf.Tensor], rhs: tf.Tensor, x0:
         rs = inner(r, r)
         for _ in range(n_steps):
             x, r, p, rs = cg_step(apply_normal, x, r, p, rs)
-        return x
+        return (x, r) if with_residual else x
     z = precond(r)
     p = z
     rz = inner(r, z)
@@ -63,7 +66,7 @@ def cg_steps(apply_normal: Callable[[tf.Tensor], tf.Tensor], rhs: tf.Tensor, x0:
         rz_new = inner(r, z)
         p = z + tf.cast(rz_new / tf.maximum(rz, 1e-30), tf.complex64) * p
         rz = rz_new
-    return x
+    return (x, r) if with_residual else x
 
 
 def cg_step(apply_normal: Callable[[tf.Tensor], tf.Tensor], x: tf.Tensor, r: tf.Tensor,
