@@ -7,7 +7,7 @@ import streamlit as st
 
 import recon_core as rc
 from ui import cached, state, widgets
-from recon_core.figures import image_figure
+from recon_core.figures import image_figure, trajectory_animation, trajectory_figure
 
 st.title("Mask designer")
 cfg = state.cfg()
@@ -22,8 +22,95 @@ KIND_HELP = {
     "radial": "Straight spokes through the centre, drawn on the Cartesian grid.",
 }
 
+TRAJ_HELP = {
+    "radial": "Straight spokes through the centre at any angle (golden angle: 111.25° apart, "
+              "so any run of spokes covers k-space evenly).",
+    "spiral": "Archimedean (density 1) or variable-density spiral-out interleaves.",
+    "cartesian": "Evenly spread Cartesian lines, read as a trajectory (NUFFT on grid points).",
+}
+READOUT = {"radial": "Spokes", "spiral": "Interleaves", "cartesian": "Lines"}
+
+def trajectory_view(data: state.WorkingData) -> None:
+    """Metrics and figures of the designed trajectory on the working data."""
+    st.subheader(state.trajectory_summary())
+    try:
+        with st.spinner("Simulating the non-Cartesian samples and gridding…"):
+            td = state.trajectory_data(data)
+            grid = np.abs(cached.trajectory_gridding(td.spec, td.samples))
+            psf = cached.trajectory_psf(td.spec)
+            gk = cached.gridded_kspace(td.spec, td.samples)
+            dcf_how = cached.trajectory_dcf(td.spec)[1]
+    except ValueError as exc:
+        st.error(f"Trajectory settings rejected: {exc}")
+        return
+    t = td.traj
+    c = st.columns(4)
+    c[0].metric("Acceleration", f"{t.acceleration:.2f}×",
+                help=f"Nyquist number of readouts / readouts = {t.nyquist_readouts} / {t.n_readouts}.")
+    c[1].metric("Readouts × samples", f"{t.n_readouts} × {t.n_samples}",
+                help=f"{t.n_readouts * t.n_samples:,} k-space samples in all.")
+    m = cached.metrics(td.truth, grid) if td.has_reference else None
+    if m is not None:
+        c[2].metric("Gridding PSNR", f"{m['psnr']:.1f} dB")
+        c[3].metric("Gridding SSIM", f"{m['ssim']:.3f}")
+    else:
+        c[2].metric("Gridding PSNR", "—", help=state.NO_REFERENCE)
+    a, b = st.columns(2)
+    widgets.chart(where=a, fig=trajectory_figure(t, "Trajectory (colour: acquisition order)", height=340),
+                  key="tr_points")
+    widgets.chart(where=b, fig=image_figure(np.log10(psf + 1e-6), "PSF (log10)", zmin=-4, zmax=0,
+                                            colorscale="viridis", value_label="log10 PSF", height=340),
+                  key="tr_psf")
+    widgets.chart(where=a, fig=trajectory_animation(t, "K-space filling in acquisition order", height=340),
+                  key="tr_anim")
+    widgets.chart(where=b, fig=image_figure(np.log10(gk + 1e-6), "Gridded k-space (log10)", kspace=True,
+                                            zmin=-4, colorscale="viridis", value_label="log10 |k|",
+                                            height=340), key="tr_gk")
+    top = 1.0 if td.has_reference else float(np.percentile(grid, 99.5)) or 1.0
+    widgets.chart(where=a, fig=image_figure(grid, "Gridding", zmin=0, zmax=top, value_label="|x|",
+                                            height=340), key="tr_grid")
+    if td.has_reference:
+        widgets.chart(where=b, fig=image_figure(np.abs(grid - td.truth), "Gridding |error|", zmin=0,
+                                                zmax=0.3, colorscale="inferno", value_label="|error|",
+                                                height=340), key="tr_err")
+    st.caption(f"Data: {data.description}. Samples: {td.how}; scans and uploads are always "
+               f"simulated from their image by NUFFT. Density compensation: {dcf_how}.")
+
+
 with st.sidebar:
-    st.header("Mask (used by every page)")
+    st.header("Sampling (used by every page)")
+    traj_mode = state.bind(st.radio, "samp", "Sampling", options=list(state.SAMPLING),
+                           format_func=state.SAMPLING.get, horizontal=True,
+                           help="A Cartesian mask on the k-space grid, or non-Cartesian readouts "
+                                "(radial spokes, spiral interleaves) at arbitrary k-space points.") == "traj"
+
+if traj_mode:
+    with st.sidebar:
+        st.header("Trajectory")
+        tkind = state.bind(st.selectbox, "tkind", "Trajectory kind", options=list(state.TRAJ_KINDS),
+                           help="; ".join(f"{k}: {v}" for k, v in TRAJ_HELP.items()))
+        state.bind(st.slider, "nread", READOUT[tkind], min_value=state.NREAD_RANGE[0],
+                   max_value=state.NREAD_RANGE[1], step=1,
+                   help="Readouts acquired; the acceleration is the Nyquist number over this.")
+        if tkind != "cartesian":
+            state.bind(st.slider, "nsamp", "Samples per readout (0 = default)",
+                       min_value=state.NSAMP_RANGE[0], max_value=state.NSAMP_RANGE[1], step=16,
+                       help="0: the design's default (2× oversampled along the readout: 2N for "
+                            "radial spokes).")
+        if tkind == "radial":
+            state.bind(st.toggle, "golden", "Golden angle",
+                       help="Golden-angle increments instead of uniformly spaced angles.")
+        if tkind == "spiral":
+            state.bind(st.slider, "density", "Spiral density", min_value=state.DENSITY_RANGE[0],
+                       max_value=state.DENSITY_RANGE[1], step=0.25,
+                       help="1: Archimedean; above 1 the arms pack tighter near the centre.")
+    data = state.current_data()
+    trajectory_view(data)
+    state.sync_url()
+    st.stop()
+
+with st.sidebar:
+    st.header("Mask")
     state.bind(st.selectbox, "mkind", "Kind", options=list(rc.MASK_KINDS),
                help="; ".join(f"{k}: {v}" for k, v in KIND_HELP.items()))
     state.bind(st.slider, "accel", "Acceleration", min_value=1.0, max_value=16.0, step=0.5,

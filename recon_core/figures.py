@@ -16,7 +16,8 @@ from plotly.subplots import make_subplots
 
 from recon_core.checks import as_array
 
-__all__ = ["rgb_colorscale", "image_figure", "kspace_axes", "images_row", "curves_figure"]
+__all__ = ["rgb_colorscale", "image_figure", "kspace_axes", "images_row", "curves_figure",
+           "trajectory_figure", "trajectory_animation"]
 
 _LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template="plotly_dark")
 
@@ -173,4 +174,93 @@ def snr_figure(
                                  hovertemplate="%{x}: %{y:.2f} dB<extra>" + name + "</extra>"))
     fig.update_layout(title=title, height=height, xaxis_title="k-space SNR",
                       yaxis_title="PSNR (dB)", **_LAYOUT)
+    return fig
+
+
+def _decimated(traj, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """(points (N, 2), readout index (N,)) of a trajectory, every k-th sample along each
+    readout so that N <= max_points (whole readouts kept: the shape of each stays visible)."""
+    if max_points < 1:
+        raise ValueError(f"max_points must be >= 1, got {max_points}")
+    r, s = traj.n_readouts, traj.n_samples
+    step = max(1, -(-(r * s) // int(max_points)))
+    coord = np.asarray(traj.coord)[:, ::step]
+    if coord.size // 2 > max_points:  # more readouts than points allowed: keep some readouts
+        coord = coord[:, :1]
+        keep = np.linspace(0, r - 1, min(r, max_points)).round().astype(int)
+        order = keep
+        return coord[keep].reshape(-1, 2), order
+    order = np.repeat(np.arange(r), coord.shape[1])
+    return coord.reshape(-1, 2), order
+
+
+def _kspace_layout(fig: go.Figure, shape: tuple[int, int], title: str, height: int) -> None:
+    h, w = shape
+    fig.update_xaxes(range=[-w / 2, w / 2], title="kx", constrain="domain")
+    fig.update_yaxes(range=[h / 2, -h / 2], title="ky", scaleanchor="x", constrain="domain")
+    fig.update_layout(title=title, height=height, **_LAYOUT)
+
+
+def trajectory_figure(traj, title: str = "", *, max_points: int = 20_000,
+                      height: int = 360) -> go.Figure:
+    """Scatter of a trajectory's k-space points coloured by acquisition order (readout index).
+
+    Args:
+        traj: a :class:`recon_core.trajectories.Trajectory` (``coord`` (R, S, 2), ``shape``).
+        title: figure title.
+        max_points: at most this many points are drawn (samples decimated along readouts).
+        height: in pixels.
+    """
+    pts, order = _decimated(traj, max_points)
+    fig = go.Figure(go.Scattergl(
+        x=pts[:, 1], y=pts[:, 0], mode="markers",
+        marker=dict(size=2, color=order, colorscale=rgb_colorscale("viridis"),
+                    colorbar=dict(thickness=10, title="readout")),
+        hovertemplate="kx=%{x:.1f}<br>ky=%{y:.1f}<br>readout=%{marker.color}<extra></extra>"))
+    _kspace_layout(fig, traj.shape, title, height)
+    return fig
+
+
+def trajectory_animation(traj, title: str = "", *, n_frames: int = 24, max_points: int = 8_000,
+                         height: int = 360) -> go.Figure:
+    """K-space filling in acquisition order: a plotly animation with play/pause and a slider.
+
+    Frame ``f`` of ``n`` shows the points of the first ``ceil((f + 1) R / n)`` readouts
+    (decimated to ``max_points`` in all); at most ``n_frames`` frames, fewer for fewer readouts.
+
+    Raises:
+        ValueError: ``n_frames`` < 1 or ``max_points`` < 1.
+    """
+    if int(n_frames) < 1:
+        raise ValueError(f"n_frames must be >= 1, got {n_frames}")
+    pts, order = _decimated(traj, max_points)
+    r = traj.n_readouts
+    n = min(int(n_frames), r)
+    ends = [int(np.ceil((f + 1) * r / n)) for f in range(n)]  # readouts acquired after frame f
+    scale = rgb_colorscale("viridis")
+
+    def trace(upto: int) -> go.Scatter:
+        sel = order < upto
+        return go.Scatter(x=pts[sel, 1], y=pts[sel, 0], mode="markers",
+                          marker=dict(size=2, color=order[sel], colorscale=scale, cmin=0,
+                                      cmax=max(r - 1, 1)),
+                          hoverinfo="skip")
+
+    frames = [go.Frame(data=[trace(e)], name=str(e)) for e in ends]
+    fig = go.Figure(data=[trace(ends[0])], frames=frames)
+    anim = dict(frame=dict(duration=150, redraw=True), transition=dict(duration=0), fromcurrent=True)
+    fig.update_layout(
+        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=-0.08, xanchor="left",
+                          yanchor="top", showactive=False, buttons=[
+                              dict(label="▶ Play", method="animate", args=[None, anim]),
+                              dict(label="❚❚ Pause", method="animate",
+                                   args=[[None], dict(frame=dict(duration=0, redraw=False),
+                                                      mode="immediate")])])],
+        sliders=[dict(active=0, x=0.25, len=0.75, y=-0.05, currentvalue=dict(prefix="readouts: "),
+                      steps=[dict(label=str(e), method="animate",
+                                  args=[[str(e)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
+                                                       transition=dict(duration=0))])
+                             for e in ends])])
+    _kspace_layout(fig, traj.shape, title, height)
+    fig.update_layout(margin=dict(l=10, r=10, t=40, b=70))
     return fig

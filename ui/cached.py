@@ -407,3 +407,123 @@ def replica_gfactor(kspace: np.ndarray, mask: np.ndarray, maps: str, n_replicas:
 
     return pseudo_replica_gfactor(recon, kspace * mask, mask, sens, n_replicas=int(n_replicas),
                                   seed=0)
+
+
+# ---- non-Cartesian sampling ---------------------------------------------------------------
+# A trajectory is named by its spec, (kind, shape, readouts, samples or None, golden, density)
+# (ui.state.trajectory_spec), so that every cached function below has hashable arguments.
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def trajectory(spec: tuple):
+    """The :class:`recon_core.trajectories.Trajectory` of ``spec`` (immutable: shared)."""
+    kind, shape, n_readouts, n_samples, golden, density = spec
+    return rc.make_trajectory(kind, tuple(shape), int(n_readouts), n_samples, golden=bool(golden),
+                              density=float(density))
+
+
+def _pipe_menon(traj, n_iter: int = 10) -> np.ndarray:
+    """Stand-in density compensation while recon_core.dcf is missing: Pipe–Menon iterations
+    w <- w / |N N^H w| with the NUFFT's own (sinc) kernel."""
+    from recon_core.ops.nonuniform import nufft_adjoint, nufft_forward
+
+    w = np.ones(traj.points.shape[0], np.complex64)
+    for _ in range(n_iter):
+        d = np.abs(nufft_forward(nufft_adjoint(w, traj.points, traj.shape), traj.points))
+        w = w / np.maximum(d, 1e-12)
+    return np.abs(w).astype(np.float32)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def trajectory_dcf(spec: tuple) -> tuple[np.ndarray, str]:
+    """(density compensation weights (K,) float32, how they were computed)."""
+    traj = trajectory(spec)
+    try:
+        from recon_core.dcf import dcf
+    except ImportError:
+        return _pipe_menon(traj), "Pipe–Menon iterations with the NUFFT kernel (ui stand-in)"
+    return np.asarray(dcf(traj, method="auto"), np.float32).reshape(-1), "recon_core.dcf (auto)"
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def trajectory_psf(spec: tuple) -> np.ndarray:
+    """PSF (float32 (H, W), peak 1) of the density-compensated trajectory."""
+    return rc.trajectory_psf(trajectory(spec), trajectory_dcf(spec)[0])
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def trajectory_samples(spec: tuple, source: str, snr: int | None, seed: int,
+                       image: np.ndarray) -> dict:
+    """Non-Cartesian samples of the working image along the trajectory ``spec``.
+
+    ``source`` "phantom": the analytic Shepp–Logan k-space (recon_core.ellipses, no inverse
+    crime) when available; anything else: the NUFFT of ``image``. Noise at ``snr`` dB (the
+    signal power of the fully sampled Cartesian k-space) seeded by ``seed``.
+
+    Returns ``samples`` (complex64 (K,)), ``truth`` (float32 (H, W)), ``how`` (str),
+    ``noise_std`` (float: per-sample noise standard deviation, 0 when noiseless).
+    """
+    from recon_core.noise import noise_std as std_of
+
+    traj = trajectory(spec)
+    if source == "phantom":
+        try:
+            from recon_core.ellipses import analytic_phantom_data
+        except ImportError:
+            pass
+        else:
+            d = analytic_phantom_data(traj.points, traj.shape, "shepp_logan", snr_db=snr, seed=seed)
+            power = float(np.mean(d.image.astype(np.float64) ** 2))
+            return {"samples": d.kspace, "truth": d.image, "noise_std": 0.0 if snr is None else
+                    float(std_of(power, snr)),
+                    "how": "analytic k-space of the Shepp–Logan ellipses at the trajectory's points "
+                           "(recon_core.ellipses: no inverse crime)"}
+    truth = np.asarray(image, np.float32)
+    samples = rc.nufft_forward(truth.astype(np.complex64), traj.points).astype(np.complex64)
+    sigma = 0.0
+    if snr is not None:
+        power = float(np.mean(truth.astype(np.float64) ** 2))
+        samples = rc.add_noise(samples[None], snr, seed, signal_power=power)[0].astype(np.complex64)
+        sigma = float(std_of(power, snr))
+    return {"samples": samples, "truth": truth, "noise_std": sigma,
+            "how": "simulated from the working image by NUFFT (the image's own k-space at the "
+                   "trajectory's points)"}
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def trajectory_gridding(spec: tuple, samples: np.ndarray) -> np.ndarray:
+    """Gridding image (complex64 (H, W)): density-compensated adjoint NUFFT."""
+    w, _ = trajectory_dcf(spec)
+    return rc.gridding(samples, trajectory(spec), dcf=w).image
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def trajectory_cg(spec: tuple, samples: np.ndarray, iters: int = CG_ITERS) -> np.ndarray:
+    """|CG| (float32 (H, W)): least squares on the NUFFT model by CG from zero."""
+    return np.abs(rc.reconstruct_cg(samples, trajectory(spec), None, max_iter=int(iters)).image)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def trajectory_lam(spec: tuple, samples: np.ndarray, noise_std: float | None):
+    """``auto_lambda_noncartesian`` of the samples (an ``AutoLambda``)."""
+    from recon_core.recon import auto_lambda_noncartesian
+
+    return auto_lambda_noncartesian(samples, trajectory(spec), noise_std=noise_std)
+
+
+@st.cache_data(show_spinner="Running TV…", max_entries=32)
+def trajectory_tv(spec: tuple, samples: np.ndarray, lam: float, method: str, iters: int) -> np.ndarray:
+    """|TV| (float32 (H, W)) of the non-Cartesian samples."""
+    if method == "gradient":
+        method = "admm"
+    return np.abs(rc.reconstruct_tv(samples, trajectory(spec), lam, method, max_iter=int(iters)).image)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def gridded_kspace(spec: tuple, samples: np.ndarray) -> np.ndarray:
+    """|Cartesian k-space| (float32 (H, W), DC at the centre, max 1) of the gridding image
+    (NumPy's FFT, as in :func:`home_example`: the mask designer does not load TensorFlow)."""
+    x = trajectory_gridding(spec, samples)
+    axes = (-2, -1)
+    k = np.abs(np.fft.fftshift(np.fft.fft2(np.fft.ifftshift(x, axes=axes), norm="ortho"), axes=axes))
+    return (k / (k.max() or 1.0)).astype(np.float32)

@@ -37,6 +37,12 @@ MAP_KINDS = {"espirit": "ESPIRiT (eigenvalue maps)",
 NCOILS_RANGE = (2, 32)  # the Coils page's simulated coils
 NREP_RANGE = (4, 256)  # the Coils page's pseudo-replicas
 
+SAMPLING = {"cart": "Cartesian mask", "traj": "Non-Cartesian trajectory"}
+TRAJ_KINDS = ("radial", "spiral", "cartesian")  # recon_core.trajectories.TRAJECTORY_KINDS
+NREAD_RANGE = (1, 512)
+NSAMP_RANGE = (0, 4096)
+DENSITY_RANGE = (1.0, 4.0)
+
 # Parsers raise ValueError for values that cannot be used.
 def _choice(options):
     def parse(v: str):
@@ -118,6 +124,13 @@ SETTINGS: dict[str, tuple[Callable[[], Any], Callable[[Any], Any]]] = {
     "maps": (lambda: "espirit", _choice(tuple(MAP_KINDS))),  # coil maps of every SENSE model
     "ncoils": (lambda: 8, _int_in(*NCOILS_RANGE)),  # simulated coils for single-coil data
     "nrep": (lambda: 16, _int_in(*NREP_RANGE)),  # pseudo-replicas of the g-factor map
+    # sampling: a Cartesian mask (the settings above) or a non-Cartesian trajectory (below)
+    "samp": (lambda: "cart", _choice(tuple(SAMPLING))),
+    "tkind": (lambda: "radial", _choice(TRAJ_KINDS)),
+    "nread": (lambda: 64, _int_in(*NREAD_RANGE)),  # spokes / interleaves / lines
+    "nsamp": (lambda: 0, _int_in(*NSAMP_RANGE)),  # samples per readout; 0: the design's (2N radial)
+    "golden": (lambda: True, _flag),  # golden-angle spokes (radial)
+    "density": (lambda: 1.0, _float_in(*DENSITY_RANGE)),  # spiral density exponent
 }
 
 
@@ -577,3 +590,67 @@ def tv_lam(data: WorkingData, mask: np.ndarray, sens: np.ndarray | None = None) 
         st.warning(f"Automatic λ failed ({exc}); using λ = {float(c['lam']):.2e}.")
         return float(c["lam"]), f"λ = {float(c['lam']):.2e} (automatic choice failed)"
     return choice.lam, "automatic " + choice.describe()
+
+
+# ---- non-Cartesian sampling ---------------------------------------------------------------
+
+
+def trajectory_mode() -> bool:
+    """True when the ``samp`` setting chooses a non-Cartesian trajectory."""
+    return cfg()["samp"] == "traj"
+
+
+def trajectory_spec(shape: tuple[int, int]) -> tuple:
+    """The hashable trajectory settings for images of ``shape`` (see ``ui.cached.trajectory``):
+    (kind, shape, readouts, samples per readout or None, golden, density)."""
+    c = cfg()
+    n = int(c["nsamp"]) or None
+    if c["tkind"] == "cartesian":
+        n = None
+    return (c["tkind"], tuple(int(v) for v in shape), int(c["nread"]), n,
+            bool(c["golden"]), float(c["density"]))
+
+
+def trajectory_summary() -> str:
+    c = cfg()
+    what = {"radial": "spokes", "spiral": "interleaves", "cartesian": "lines"}[c["tkind"]]
+    extra = {"radial": ", golden angle" if c["golden"] else ", uniform angles",
+             "spiral": f", density {c['density']:g}", "cartesian": ""}[c["tkind"]]
+    n = f", {c['nsamp']} samples per readout" if c["nsamp"] and c["tkind"] != "cartesian" else ""
+    return f"{c['tkind']} trajectory, {c['nread']} {what}{n}{extra}"
+
+
+@dataclass(frozen=True)
+class TrajectoryData:
+    """Non-Cartesian data of the working image: the samples, their trajectory and reference.
+
+    ``truth`` is the reference (the analytic phantom's rasterisation for the built-in
+    Shepp–Logan, else the working image); ``how`` says how the samples were made.
+    """
+
+    spec: tuple
+    traj: Any
+    samples: np.ndarray
+    truth: np.ndarray
+    has_reference: bool
+    how: str
+    noise_std: float | None
+
+
+def trajectory_data(data: WorkingData) -> TrajectoryData:
+    """The non-Cartesian samples of the working data along the designed trajectory.
+
+    Raises:
+        ValueError: trajectory settings recon_core rejects (the page shows the message).
+    """
+    c = cfg()
+    spec = trajectory_spec(data.shape)
+    source = c["src"] if scan_record() is None else "scan"
+    if source == "ellipses":
+        source = f"ellipses:{c['eseed']}"
+    res = cached.trajectory_samples(spec, source, c["snr"], int(c["nseed"]), data.truth)
+    how = res["how"]
+    if data.multicoil:
+        how += " (single-coil: from the coil-combined image of the multi-coil scan)"
+    return TrajectoryData(spec, cached.trajectory(spec), res["samples"], res["truth"],
+                          data.has_reference, how, res["noise_std"])
