@@ -21,6 +21,8 @@ METHOD_LABELS = {"admm": "ADMM (split Bregman, exact FFT step)", "pdhg": "PDHG (
 CHUNK = {"admm": 5, "pdhg": 20, "gradient": 5}
 
 data = state.current_data()
+traj_mode = state.trajectory_mode()
+multicoil = data.multicoil and not traj_mode  # trajectory data are single-coil (see below)
 with st.sidebar:
     st.header("Solver")
     method = state.bind(st.selectbox, "method", "Method", options=list(rc.METHODS),
@@ -34,10 +36,10 @@ with st.sidebar:
         field, label, hint = (("split_rho_factor", "ρ / λ (coil-split ADMM)",
                                "Penalty of the coil-split ADMM relative to λ (the coil-image "
                                "penalty is half of it). With Adaptive ρ the CG x-update is used "
-                               "instead, with ρ = 20 λ.") if data.multicoil else
+                               "instead, with ρ = 20 λ.") if multicoil else
                               ("rho_factor", "ρ / λ", "ADMM penalty relative to λ."))
         rho = st.number_input(label, 0.1, 1e4, float(getattr(rc.AdmmConfig(), field)),
-                              key="tv_split_rho" if data.multicoil else "tv_rho", help=hint)
+                              key="tv_split_rho" if multicoil else "tv_rho", help=hint)
         config = rc.AdmmConfig(
             max_iter=int(iters),
             **{field: rho},
@@ -63,14 +65,40 @@ with st.sidebar:
 
 with st.sidebar:
     state.undersampled_controls(data)
-mask = state.current_mask(data)
-y = data.kspace * mask
-sens = cached.sens_maps(data.kspace, mask, cfg["maps"]) if data.multicoil else None
-lam, lam_note = state.tv_lam(data, mask, sens)
-st.caption(f"Data: {data.description}; {state.mask_summary(data)}; {lam_note}."
-           + (" Multi-coil: SENSE model with coil maps estimated from the calibration region."
-              if data.multicoil else ""))
-if warning := state.calibration_warning(data, mask): st.warning(warning)  # noqa: E701
+if traj_mode:
+    # Non-Cartesian: the samples along the designed trajectory take the place of y and mask.
+    try:
+        with st.spinner("Simulating the non-Cartesian samples and gridding…"):
+            td = state.trajectory_data(data)
+            zf = np.abs(cached.trajectory_gridding(td.spec, td.samples))
+    except ValueError as exc:
+        st.error(f"Trajectory settings rejected: {exc}")
+        st.stop()
+    mask, y, sens, truth, has_ref = td.traj, td.samples, None, td.truth, td.has_reference
+    sampling = state.trajectory_summary()
+    if cfg["lamauto"]:
+        try:
+            choice = cached.trajectory_lam(td.spec, td.samples, td.noise_std)
+            lam, lam_note = choice.lam, "automatic " + choice.describe()
+        except ValueError as exc:
+            st.warning(f"Automatic λ failed ({exc}); using λ = {float(cfg['lam']):.2e}.")
+            lam, lam_note = float(cfg["lam"]), f"λ = {float(cfg['lam']):.2e} (automatic choice failed)"
+    else:
+        lam, lam_note = float(cfg["lam"]), f"λ = {float(cfg['lam']):.2e} (set by hand)"
+    st.caption(f"Data: {data.description}; {sampling}; {lam_note}. Samples: {td.how}. "
+               "Model: the NUFFT along the trajectory (Toeplitz normal map); the start image "
+               "for comparison is gridding.")
+else:
+    mask = state.current_mask(data)
+    y = data.kspace * mask
+    sens = cached.sens_maps(data.kspace, mask, cfg["maps"]) if data.multicoil else None
+    lam, lam_note = state.tv_lam(data, mask, sens)
+    truth, has_ref, sampling = data.truth, data.has_reference, state.mask_summary(data)
+    zf = None
+    st.caption(f"Data: {data.description}; {sampling}; {lam_note}."
+               + (" Multi-coil: SENSE model with coil maps estimated from the calibration region."
+                  if data.multicoil else ""))
+    if warning := state.calibration_warning(data, mask): st.warning(warning)  # noqa: E701
 
 results: dict = st.session_state.setdefault("tv_results", {})
 # A run is only ever in progress inside the script run that started it: anything still marked
@@ -78,7 +106,7 @@ results: dict = st.session_state.setdefault("tv_results", {})
 for entry in results.values():
     if entry["status"] == "running":
         entry["status"] = "stopped"
-key = (data.fingerprint, state.mask_summary(data), method, float(lam), repr(config))
+key = (data.fingerprint, sampling, method, float(lam), repr(config))
 
 b1, b2, _ = st.columns([1, 1, 4])
 run = b1.button("Run", type="primary", key="tv_run", help="Start the solve (results are kept per setting).")
@@ -95,7 +123,7 @@ def draw_curves(history: list[rc.IterationRecord], slot, tag: str) -> None:
     widgets.chart(where=c1, fig=curves_figure({"objective": h["objective"], "data term": h["data_term"],
                                        "λ·TV term": lam * h["tv_term"]}, title="Loss", log_y=True),
                         key=f"tv_loss_{tag}")
-    if data.has_reference:
+    if has_ref:
         widgets.chart(where=c2, fig=curves_figure({"PSNR (dB)": h["psnr"]}, title="PSNR against the reference"),
                       key=f"tv_psnr_{tag}")
     else:
@@ -111,7 +139,7 @@ elif run:
     bar = progress.progress(0.0, text="Starting (the first run of a method compiles it)…")
     try:
         gen = rc.tv_iterations(y, mask, lam, method, config=config,
-                               reference=data.truth if data.has_reference else None,
+                               reference=truth if has_ref else None,
                                chunk=CHUNK[method], sens=sens)
         last_draw = 0.0
         for rec, snapshot in gen:
@@ -121,7 +149,7 @@ elif run:
                 entry["image"], entry["image_iteration"] = snapshot(), snapshot.iteration
             # Redraw a few times a second, not every chunk: drawing costs more than ADMM steps.
             if rec.iteration % CHUNK[method] == 0 and time.perf_counter() - last_draw > 0.25:
-                score = f" · PSNR {rec.psnr:.2f} dB" if data.has_reference else ""
+                score = f" · PSNR {rec.psnr:.2f} dB" if has_ref else ""
                 bar.progress(rec.iteration / config.max_iter,
                              text=f"Iteration {rec.iteration}/{config.max_iter}{score}")
                 draw_curves(entry["history"], chart_slot.container(), f"live{rec.iteration}")
@@ -144,21 +172,30 @@ else:
                             if shown != len(hist) else "."))
     draw_curves(hist, chart_slot.container(), "final")
     img = np.abs(entry["image"])
-    zf = cached.zero_filled(data.kspace, mask)
-    m, mz = state.score(data, img), state.score(data, zf)
+    if zf is None:
+        zf = cached.zero_filled(data.kspace, mask)
+    m, mz = (cached.metrics(truth, img), cached.metrics(truth, zf)) if has_ref else (None, None)
     with result_slot:
         c = st.columns(4)
-        if not widgets.score_metrics(c, m, mz, state.NO_REFERENCE):
+        if not widgets.score_metrics(c, m, mz, state.NO_REFERENCE, "gridding" if traj_mode else "zero-filled"):
             c[1].metric("Final objective", f"{hist[-1].objective:.3e}")
             c[2].metric("Relative change", f"{hist[-1].rel_change:.1e}")
         c[3].metric("Iterations · time", f"{len(hist)} · {entry['elapsed']:.2f} s")
         a, b = st.columns(2)
-        top = 1.0 if data.has_reference else float(np.percentile(img, 99.5)) or 1.0
+        top = 1.0 if has_ref else float(np.percentile(img, 99.5)) or 1.0
         widgets.chart(where=a, fig=image_figure(img, "TV reconstruction", zmin=0, zmax=top, value_label="|x|"), key="tv_img")
-        if data.has_reference:
-            widgets.chart(where=b, fig=image_figure(np.abs(img - data.truth), "|error|", zmin=0, zmax=0.1,
-                                                    colorscale="inferno", value_label="|error|"), key="tv_err")
-        else:
+        if traj_mode:
+            widgets.chart(where=b, fig=image_figure(zf, "Gridding (for comparison)", zmin=0, zmax=top,
+                                                    value_label="|x|"), key="tv_grid")
+        if has_ref:
+            widgets.chart(where=b if not traj_mode else a,
+                          fig=image_figure(np.abs(img - truth), "|error|", zmin=0, zmax=0.1,
+                                           colorscale="inferno", value_label="|error|"), key="tv_err")
+            if traj_mode:
+                widgets.chart(where=b, fig=image_figure(np.abs(zf - truth), "Gridding |error|", zmin=0,
+                                                        zmax=0.1, colorscale="inferno",
+                                                        value_label="|error|"), key="tv_grid_err")
+        elif not traj_mode:
             widgets.chart(where=b, fig=image_figure(zf, "Zero-filled (for comparison)", zmin=0, zmax=top,
                                                     value_label="|x|"), key="tv_zf")
 
@@ -169,7 +206,10 @@ with st.expander("λ sweep: which weight is best for these data?"):
     n = c[2].number_input("Points", 2, 25, 9, key="sw_n", help="Log-spaced weights between the two.")
     sweeps: dict = st.session_state.setdefault("tv_sweeps", {})
     skey = (data.fingerprint, state.mask_summary(data), method, repr(config), float(lo), float(hi), int(n))
-    if not data.has_reference:
+    if traj_mode:
+        st.info("The λ sweep is for Cartesian masks; switch the Mask designer's Sampling to "
+                "Cartesian mask to use it.")
+    elif not data.has_reference:
         st.info("A sweep scores each λ against a fully sampled reference, and this scan has none. "
                 + "Judge λ by eye here: too small leaves noise and aliasing, too large flattens detail.")
     elif st.button("Run sweep", key="sw_run", help="Reconstruct once per λ and score each against the reference."):

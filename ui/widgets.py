@@ -13,13 +13,14 @@ def chart(fig: go.Figure, key: str, where: Any = None) -> None:
     (where or st).plotly_chart(fig, key=key, theme=None)
 
 
-def score_metrics(cols: list, m: dict | None, mz: dict | None, no_reference: str) -> bool:
-    """PSNR (with its gain over zero-filled), SSIM and NMSE in ``cols[0:3]``; "—" for PSNR
-    when ``m`` is None (no reference: ``no_reference`` is its help). True when scored."""
+def score_metrics(cols: list, m: dict | None, mz: dict | None, no_reference: str,
+                  baseline: str = "zero-filled") -> bool:
+    """PSNR (with its gain over the ``baseline``'s ``mz``), SSIM and NMSE in ``cols[0:3]``; "—"
+    for PSNR when ``m`` is None (no reference: ``no_reference`` is its help). True when scored."""
     if m is None:
         cols[0].metric("PSNR", "—", help=no_reference)
         return False
-    cols[0].metric("PSNR", f"{m['psnr']:.2f} dB", f"{m['psnr'] - mz['psnr']:+.1f} dB vs zero-filled")
+    cols[0].metric("PSNR", f"{m['psnr']:.2f} dB", f"{m['psnr'] - mz['psnr']:+.1f} dB vs {baseline}")
     cols[1].metric("SSIM", f"{m['ssim']:.4f}", f"{m['ssim'] - mz['ssim']:+.3f}")
     cols[2].metric("NMSE", f"{m['nmse']:.2e}")
     return True
