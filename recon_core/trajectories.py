@@ -448,10 +448,11 @@ def _even_columns(w: int, n: int) -> np.ndarray:
     """``n`` distinct column indices spread evenly over ``range(w)``, holding ``w // 2``.
 
     ``floor(w // 2 + (j - n // 2) * w / n + 1/2)`` for j < n: spacing w / n >= 1 keeps them
-    distinct, and the offsets stay inside [0, w) for every n <= w.
+    distinct, and the offsets stay inside [0, w) for every n <= w. Integer arithmetic, so
+    that values exactly halfway round the same way on every platform.
     """
-    j = np.arange(n, dtype=np.float64)
-    return np.floor(w // 2 + (j - n // 2) * (w / n) + 0.5).astype(np.int64)
+    j = np.arange(n, dtype=np.int64)
+    return (2 * n * (w // 2) + 2 * (j - n // 2) * w + n) // (2 * n)
 
 
 # ----------------------------------------------------------------------------- factory
