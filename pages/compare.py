@@ -18,14 +18,39 @@ cfg = state.cfg()
 data = state.current_data()
 with st.sidebar:
     state.undersampled_controls(data)
-mask = state.current_mask(data)
-try:
-    tv_sens = cached.sens_maps(data.kspace, mask, cfg["maps"]) if data.multicoil else None
-    lam, lam_note = state.tv_lam(data, mask, tv_sens)
-except ValueError as exc:  # no coil maps for these data: TV says so below
-    lam, lam_note = float(cfg["lam"]), f"λ = {float(cfg['lam']):.2e} ({exc})"
-st.caption(f"Data: {data.description}; {state.mask_summary(data)}; TV with {lam_note} "
-           f"({cfg['method']}, {cfg['iters']} iterations, as on the TV page).")
+traj_mode = state.trajectory_mode()
+TRAJ_TV_ITERS = 50  # "short" TV in trajectory mode: each iteration costs a Toeplitz product
+if traj_mode:
+    try:
+        with st.spinner("Simulating the non-Cartesian samples and gridding…"):
+            td = state.trajectory_data(data)
+            grid = np.abs(cached.trajectory_gridding(td.spec, td.samples))
+    except ValueError as exc:
+        st.error(f"Trajectory settings rejected: {exc}")
+        st.stop()
+    truth, has_ref, sampling = td.truth, td.has_reference, state.trajectory_summary()
+    tv_iters = min(int(cfg["iters"]), TRAJ_TV_ITERS)
+    if cfg["lamauto"]:
+        try:
+            choice = cached.trajectory_lam(td.spec, td.samples, td.noise_std)
+            lam, lam_note = choice.lam, "automatic " + choice.describe()
+        except ValueError as exc:
+            lam, lam_note = float(cfg["lam"]), f"λ = {float(cfg['lam']):.2e} ({exc})"
+    else:
+        lam, lam_note = float(cfg["lam"]), f"λ = {float(cfg['lam']):.2e} (set by hand)"
+    st.caption(f"Data: {data.description}; {sampling}; samples: {td.how}. TV with {lam_note} "
+               f"({cfg['method']}, {tv_iters} iterations: at most {TRAJ_TV_ITERS} here).")
+else:
+    mask = state.current_mask(data)
+    truth, has_ref, sampling = data.truth, data.has_reference, state.mask_summary(data)
+    tv_iters = int(cfg["iters"])
+    try:
+        tv_sens = cached.sens_maps(data.kspace, mask, cfg["maps"]) if data.multicoil else None
+        lam, lam_note = state.tv_lam(data, mask, tv_sens)
+    except ValueError as exc:  # no coil maps for these data: TV says so below
+        lam, lam_note = float(cfg["lam"]), f"λ = {float(cfg['lam']):.2e} ({exc})"
+    st.caption(f"Data: {data.description}; {sampling}; TV with {lam_note} "
+               f"({cfg['method']}, {cfg['iters']} iterations, as on the TV page).")
 
 h, w = data.shape
 with st.sidebar:
@@ -42,17 +67,34 @@ with st.sidebar:
     err_max = st.slider("Error scale", 0.01, 1.0, 0.2, 0.01, key="cmp_errmax",
                         help="Upper end of the colour scale of the error maps.")
 
-recons: dict[str, np.ndarray] = {"zero-filled": cached.zero_filled(data.kspace, mask)}
-if use_tv:
+if traj_mode:
+    recons: dict[str, np.ndarray] = {"gridding": grid}
     try:
-        recons["TV"] = np.abs(cached.tv_image(data.kspace, mask, float(lam), cfg["method"],
-                                              int(cfg["iters"]), cfg["maps"]))
+        with st.spinner("CG on the NUFFT model…"):
+            recons["CG-SENSE"] = cached.trajectory_cg(td.spec, td.samples)
     except ValueError as exc:
-        st.error(f"TV failed: {exc}")
-if data.multicoil and (use_res or use_unr):
-    st.info("The networks are single-coil; they are left out for multi-coil data.")
+        st.error(f"CG-SENSE failed: {exc}")
+    if use_tv:
+        try:
+            recons["TV"] = cached.trajectory_tv(td.spec, td.samples, float(lam), cfg["method"], tv_iters)
+        except ValueError as exc:
+            st.error(f"TV failed: {exc}")
+    if use_res or use_unr:
+        st.info("Cartesian only: the networks were trained on Cartesian masks, so they are not run "
+                "on non-Cartesian samples. Switch the Mask designer's Sampling to Cartesian mask "
+                "to compare them.")
+else:
+    recons = {"zero-filled": cached.zero_filled(data.kspace, mask)}
+    if use_tv:
+        try:
+            recons["TV"] = np.abs(cached.tv_image(data.kspace, mask, float(lam), cfg["method"],
+                                                  int(cfg["iters"]), cfg["maps"]))
+        except ValueError as exc:
+            st.error(f"TV failed: {exc}")
+    if data.multicoil and (use_res or use_unr):
+        st.info("The networks are single-coil; they are left out for multi-coil data.")
 for name, on in (("rescnn", use_res), ("unrolled", use_unr)):
-    if not on or data.multicoil:
+    if not on or data.multicoil or traj_mode:
         continue
     try:
         net = cached.pretrained(name)
@@ -66,16 +108,16 @@ if ys[1] - ys[0] < 8 or xs[1] - xs[0] < 8:
     st.error("The zoom region must be at least 8×8 pixels; showing the whole image.")
     ys, xs = (0, h), (0, w)
 crop = (slice(*ys), slice(*xs))
-ref_name = "ground truth" if data.has_reference else None
-shown = ({ref_name: data.truth[crop]} if ref_name else {}) | {k: v[crop] for k, v in recons.items()}
-top = float(data.truth.max()) if data.has_reference else float(max(np.percentile(v, 99.5) for v in recons.values()))
+ref_name = "ground truth" if has_ref else None
+shown = ({ref_name: truth[crop]} if ref_name else {}) | {k: v[crop] for k, v in recons.items()}
+top = float(truth.max()) if has_ref else float(max(np.percentile(v, 99.5) for v in recons.values()))
 widgets.chart(images_row(shown, zmin=0.0, zmax=top or 1.0, height=330), key="cmp_images")
 rows = []
-if data.has_reference:
-    errors = {f"|error| {k}": np.abs(v - data.truth)[crop] for k, v in recons.items()}
+if has_ref:
+    errors = {f"|error| {k}": np.abs(v - truth)[crop] for k, v in recons.items()}
     widgets.chart(images_row(errors, zmin=0.0, zmax=err_max, colorscale="inferno", height=330), key="cmp_errors")
     for name, img in recons.items():
-        m = cached.metrics(data.truth, img)
+        m = cached.metrics(truth, img)
         rows.append({"method": name, "PSNR (dB)": m["psnr"], "SSIM": m["ssim"], "NMSE": m["nmse"]})
     table = pd.DataFrame(rows).set_index("method")
     st.dataframe(table.style.format({"PSNR (dB)": "{:.2f}", "SSIM": "{:.4f}", "NMSE": "{:.2e}"}))
@@ -88,23 +130,27 @@ st.subheader("Export")
 report = {
     "data": data.description,
     "noise": {"kspace_snr_db": cfg["snr"], "seed": cfg["nseed"]} if cfg["snr"] is not None else None,
-    "reference": "fully sampled" if data.has_reference else "none (already-undersampled scan)",
-    "mask": {"summary": state.mask_summary(data), "kind": cfg["mkind"], "accel": cfg["accel"], "center_fraction": cfg["cf"] or None,
-             "seed": cfg["mseed"], "achieved_acceleration": rc.achieved_acceleration(mask)},
+    "reference": "fully sampled" if has_ref else "none (already-undersampled scan)",
+    ("trajectory" if traj_mode else "mask"): ({"summary": sampling, "kind": cfg["tkind"], "readouts": td.traj.n_readouts,
+                  "samples_per_readout": td.traj.n_samples, "acceleration": td.traj.acceleration,
+                  "samples": td.how} if traj_mode else
+                 {"summary": sampling, "kind": cfg["mkind"], "accel": cfg["accel"],
+                  "center_fraction": cfg["cf"] or None, "seed": cfg["mseed"],
+                  "achieved_acceleration": rc.achieved_acceleration(mask)}),
     "tv": {"method": cfg["method"], "lam": float(lam), "lam_automatic": bool(cfg["lamauto"]),
-           "iterations": cfg["iters"]},
+           "iterations": tv_iters},
     "metrics": {r["method"]: {k: v for k, v in r.items() if k != "method"} for r in rows},
     "link_parameters": {k: str(v) for k, v in cfg.items()},
     "recon_core_version": rc.__version__,
 }
-first = [data.truth] if data.has_reference else []
+first = [truth] if has_ref else []
 stack = np.stack(first + list(recons.values())).astype(np.float32)
 npy = io.BytesIO()
 np.save(npy, stack, allow_pickle=False)
 c = st.columns(4)
 c[0].download_button("Images (NPY)", npy.getvalue(), "reconstructions.npy", key="cmp_npy",
                      help=f"float32 array of shape {stack.shape}: "
-                          + ("ground truth, then " if data.has_reference else "")
+                          + ("ground truth, then " if has_ref else "")
                           + f"{', '.join(recons)}.")
 c[1].download_button("Report (JSON)", json.dumps(report, indent=2), "report.json", "application/json",
                      key="cmp_json", help="Settings and metrics; the link parameters reproduce this view.")
@@ -113,6 +159,6 @@ c[2].download_button("Metrics (CSV)", table.to_csv(), "metrics.csv", "text/csv",
 c[3].download_button("Side by side (PNG)", cached.png_row(first + list(recons.values())),
                      "comparison.png", "image/png", key="cmp_png",
                      help=("Ground truth and every reconstruction on one grey scale, 0 to the truth's max."
-                           if data.has_reference else
+                           if has_ref else
                            "Every reconstruction on one grey scale, 0 to the first one's max (no reference)."))
 state.sync_url()
