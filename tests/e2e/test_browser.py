@@ -192,3 +192,54 @@ def test_coils_page_on_the_brain_compares_reconstructions_and_draws_the_gfactor(
         box.screenshot(path=str(path))
         assert path.stat().st_size > 10_000, f"screenshot {name} is suspiciously small"
         _not_blank(path)
+
+
+def test_trajectory_mode_animates_kspace_and_tv_beats_gridding(app_url, page):
+    """Radial spokes from the link: play the k-space filling, shoot the streaks and a TV run."""
+    query = "samp=traj&tkind=radial&nread=48&golden=1&size=128"
+    page.goto(app_url)  # a first script run of a deep link would skip the entry point's layout
+    page.get_by_role("heading", name="MRI Recon Lab").wait_for()
+    page.goto(f"{app_url}/masks?{query}")
+    page.get_by_role("heading", name="Mask designer").wait_for()
+    anim = page.locator('[data-testid="stPlotlyChart"]', has_text="K-space filling in acquisition order").first
+    anim.wait_for()
+    wait_idle(page)
+    assert_no_error_box(page)
+    metric = {k: v for k, v in zip(page.locator('[data-testid="stMetricLabel"]').all_inner_texts(),
+                                   page.locator('[data-testid="stMetricValue"]').all_inner_texts())}
+    assert metric["Readouts × samples"] == "48 × 256", metric
+    assert metric["Acceleration"].endswith("×") and metric["Gridding PSNR"].endswith("dB"), metric
+    assert page.locator('[data-testid="stPlotlyChart"] canvas').count() > 0  # the WebGL scatter
+    anim.scroll_into_view_if_needed()
+    anim.locator("g.updatemenu-button").first.click()  # ▶ Play
+    # the slider follows the frames: after the last one all 48 spokes are drawn
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('text.slider-currentvalue')]"
+        ".some(t => t.textContent.includes('readouts: 48'))", timeout=30_000)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / "trajectory-animation.png"
+    anim.screenshot(path=str(path))
+    _not_blank(path)
+    streaks = page.locator('[data-testid="stPlotlyChart"]', has_text="Gridding").first  # column 1: the image
+    streaks.scroll_into_view_if_needed()
+    path = SHOTS / "trajectory-gridding-streaks.png"
+    streaks.screenshot(path=str(path))
+    _not_blank(path)
+    shot(page, "trajectory-mask-designer")
+
+    page.goto(f"{app_url}/tv?{query}&iters=40")
+    page.get_by_role("heading", name="TV reconstruction").wait_for()
+    page.get_by_text("Model: the NUFFT along the trajectory").first.wait_for()
+    wait_idle(page)
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.locator('[data-testid="stMetricLabel"]', has_text="Iterations · time").first.wait_for(timeout=300_000)
+    wait_idle(page)
+    assert_no_error_box(page)
+    delta = page.locator('[data-testid="stMetricDelta"]').first.inner_text()
+    assert "vs gridding" in delta and float(delta.split()[0]) > 0, delta
+    chart = page.locator('[data-testid="stPlotlyChart"]', has_text="TV reconstruction").first
+    chart.scroll_into_view_if_needed()
+    path = SHOTS / "trajectory-tv.png"
+    chart.screenshot(path=str(path))
+    _not_blank(path)
+    shot(page, "trajectory-tv-page")
