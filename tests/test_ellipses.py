@@ -331,6 +331,15 @@ def test_performance_256_shepp_logan():
 # --- errors -------------------------------------------------------------------------------
 
 
+def test_module_needs_no_tensorflow():
+    import subprocess
+    import sys
+
+    code = "import sys, recon_core.ellipses; print('tensorflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 @pytest.mark.parametrize("call, match", [
     (lambda: rasterise([], (8, 8)), "empty"),
     (lambda: ellipse_kspace([], [[0, 0]], (8, 8)), "empty"),
@@ -344,6 +353,8 @@ def test_performance_256_shepp_logan():
     (lambda: ellipse_kspace(shepp_logan_ellipses(), [[4.0, 0.0]], (8, 8)), "outside"),
     (lambda: ellipse_kspace(shepp_logan_ellipses(), [[0.0, 0.0]], (8, 8), np.ones((2, 8, 9))),
      "sens"),
+    (lambda: ellipse_kspace(shepp_logan_ellipses(), [[0.0, 0.0]], (8, 8),
+                            fourier_sens(np.ones((1, 8, 9)), 1)), "do not match"),
     (lambda: fourier_sens(np.ones((1, 8, 8)), harmonics=4), "harmonics"),
     (lambda: fourier_sens(np.ones((8, 8)), harmonics=1), "sens"),
     (lambda: fourier_sens(np.ones((1, 8, 8)), 1, support=np.zeros((8, 8))), "support is empty"),
