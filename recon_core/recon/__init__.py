@@ -17,7 +17,7 @@
 :mod:`~recon_core.recon.auto_lambda`  choosing λ from the noise level (``lam="auto"``)
 :mod:`~recon_core.recon.admm_split`   ADMM with the coil images split off (SENSE)
 :mod:`~recon_core.recon.grappa`    GRAPPA (k-space interpolation from a calibration block)
-:mod:`~recon_core.recon.gridding`  gridding: density-compensated adjoint NUFFT (non-Cartesian)
+:mod:`~recon_core.recon.grid_recon`  gridding: density-compensated adjoint NUFFT (non-Cartesian)
 ================================  =====================================================
 
 Only the driver imports the solvers; solvers import operators; nothing imports upwards.
@@ -39,7 +39,7 @@ _WHERE = {
     **dict.fromkeys(["AUTO_RATIO", "AutoLambda", "auto_lambda"], "recon_core.recon.auto_lambda"),
     **dict.fromkeys(["grappa", "GrappaResult"], "recon_core.recon.grappa"),
     "check_problem": "recon_core.recon.inputs",
-    **dict.fromkeys(["gridding", "GriddingResult"], "recon_core.recon.gridding"),
+    **dict.fromkeys(["gridding", "GriddingResult"], "recon_core.recon.grid_recon"),
     "auto_lambda_noncartesian": "recon_core.recon.auto_lambda",
 }
 __all__ = sorted(_WHERE)
