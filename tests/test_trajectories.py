@@ -126,7 +126,8 @@ def test_radial_samples_lie_on_spokes_at_the_documented_positions(n_samples):
 def test_radial_non_square_spokes_reach_the_ellipse():
     traj = radial((64, 128), 8, n_samples=64)
     ends = traj.coord[:, 0].astype(np.float64)  # kappa = -1/2
-    np.testing.assert_allclose((2 * ends[:, 0] / 64) ** 2 + (2 * ends[:, 1] / 128) ** 2, 1, rtol=1e-6)
+    rho2 = (2 * ends[:, 0] / 64) ** 2 + (2 * ends[:, 1] / 128) ** 2
+    np.testing.assert_allclose(rho2, 1, rtol=1e-6)
     assert float(traj.coord[0, 0, 1]) == -64.0 and float(traj.coord[4, 0, 0]) == -32.0
 
 
@@ -223,7 +224,8 @@ def test_spiral_nyquist_interleaves_sets_the_turns_and_the_acceleration():
     traj = spiral((64, 64), 6, nyquist_interleaves=3)
     assert traj.nyquist_readouts == 3 and traj.acceleration == 0.5
     np.testing.assert_allclose(np.diff(_crossing_radii(traj)), 0.5, rtol=0.01)
-    assert default_nyquist_interleaves((8, 8)) == 1 and default_nyquist_interleaves((512, 300)) == 32
+    assert default_nyquist_interleaves((8, 8)) == 1
+    assert default_nyquist_interleaves((512, 300)) == 32
 
 
 def test_spiral_interleaves_are_rotations_of_one_arm():
