@@ -65,6 +65,8 @@ _export("recon_core.recon.grid_recon", "gridding", "GriddingResult")
 _export("recon_core.trajectories", "TRAJECTORY_KINDS", "Trajectory", "make_trajectory", "radial",
         "spiral", "cartesian", "trajectory_psf")
 _export("recon_core.ops.nonuniform", "nufft_forward", "nufft_adjoint")
+_export("recon_core.ellipses", "Ellipse", "shepp_logan_ellipses", "random_ellipses_params",
+        "rasterise", "ellipse_kspace", "AnalyticData", "analytic_phantom_data")
 _export("recon_core.dl.cache", "ModelCache", "TrainedModel", "get_or_train")
 _export("recon_core.dl.evaluation", "EvaluationResult", "evaluate", "held_out_images")
 _export("recon_core.dl.models", "DataConsistency", "ResCNN", "UnrolledNet", "reconstruct")

@@ -71,6 +71,7 @@ from scipy.special import j1
 
 from recon_core.checks import as_array, check_int
 from recon_core.noise import add_noise, check_snr_db
+from recon_core.ops.nonuniform import check_coord
 
 __all__ = [
     "DEFAULT_HARMONICS",
@@ -283,29 +284,6 @@ def rasterise(ellipses: Sequence[Ellipse], shape: tuple[int, int], supersample: 
             fine = _indicator_sum(row[None], xs[None, c0 * s:c1 * s], ys[r0 * s:r1 * s, None])
             out[r0:r1, c0:c1] += fine.reshape(r1 - r0, s, c1 - c0, s).mean(axis=(1, 3))
     return out.astype(np.float32)
-
-
-def _check_coord(coord: ArrayLike, shape: tuple[int, int]) -> np.ndarray:
-    """``coord`` as (K, 2) float64, checked as :func:`recon_core.ops.nufft.check_coord` does."""
-    h, w = shape
-    c = np.asarray(coord, dtype=np.float64)
-    if c.ndim < 1 or c.shape[-1] != 2:
-        raise ValueError(f"coord must have shape (..., 2) (ky, kx per sample), got {c.shape}")
-    c = c.reshape(-1, 2)
-    if c.shape[0] == 0:
-        raise ValueError("coord holds no sample")
-    if not np.all(np.isfinite(c)):
-        raise ValueError("coord contains NaN or Inf")
-    lo = np.array([-h / 2, -w / 2])
-    bad = np.flatnonzero(np.any((c < lo) | (c >= -lo), axis=1))
-    if bad.size:
-        j = int(bad[0])
-        ky, kx = (f"{v:g}" for v in c[j])
-        raise ValueError(
-            f"coordinate ({ky}, {kx}) of sample {j} is outside the k-space of a ({h}, {w}) image: "
-            f"ky must be in [{-h / 2:g}, {h / 2:g}) and kx in [{-w / 2:g}, {w / 2:g}) "
-            "(cycles per field of view)")
-    return c
 
 
 def _jinc(q: np.ndarray) -> np.ndarray:
@@ -544,7 +522,7 @@ def ellipse_kspace(ellipses: Sequence[Ellipse], coord: ArrayLike, shape: tuple[i
     """
     p = _params(ellipses)
     h, w = _check_shape(shape)
-    c = _check_coord(coord, (h, w))
+    c = check_coord(coord, (h, w))
     if sens is None:
         return _kspace_single(p, c, (h, w)).astype(np.complex64)
     if not isinstance(sens, FourierSens):
@@ -637,7 +615,7 @@ def analytic_phantom_data(coord: ArrayLike, shape: tuple[int, int],
     else:
         ellipses = tuple(Ellipse(*row) for row in _params(phantom).tolist())
     p = _params(ellipses)
-    c = _check_coord(coord, (h, w))
+    c = check_coord(coord, (h, w))
     image = rasterise(ellipses, (h, w), supersample)
     sens = fit = None
     if n_coils == 0:
