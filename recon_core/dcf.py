@@ -164,7 +164,9 @@ def density(coord: ArrayLike, weights: ArrayLike, shape: Sequence[int],
     with :math:`\int g = 1` (k and :math:`\sigma` in cycles/FOV of each axis), k-space
     periodic with period (H, W) (module docstring). With density-compensation weights, D is
     1 wherever the samples are closer together than about :math:`2\sigma` (the gridding of a
-    constant k-space is flat); for ``w = 1`` it is the number of samples per unit area.
+    constant k-space is flat); for ``w = 1`` it is the number of samples per unit area. Where
+    neighbouring gaps differ (golden-angle spokes: three gap sizes) even exact cell areas
+    leave ripples of a few % at gaps near :math:`\sigma`; a wider ``sigma`` smooths them.
 
     Args:
         coord: (..., 2) sample coordinates, cycles per field of view.
