@@ -422,27 +422,13 @@ def trajectory(spec: tuple):
                               density=float(density))
 
 
-def _pipe_menon(traj, n_iter: int = 10) -> np.ndarray:
-    """Stand-in density compensation while recon_core.dcf is missing: Pipe–Menon iterations
-    w <- w / |N N^H w| with the NUFFT's own (sinc) kernel."""
-    from recon_core.ops.nonuniform import nufft_adjoint, nufft_forward
-
-    w = np.ones(traj.points.shape[0], np.complex64)
-    for _ in range(n_iter):
-        d = np.abs(nufft_forward(nufft_adjoint(w, traj.points, traj.shape), traj.points))
-        w = w / np.maximum(d, 1e-12)
-    return np.abs(w).astype(np.float32)
-
-
 @st.cache_data(show_spinner=False, max_entries=32)
 def trajectory_dcf(spec: tuple) -> tuple[np.ndarray, str]:
     """(density compensation weights (K,) float32, how they were computed)."""
     traj = trajectory(spec)
-    try:
-        from recon_core.dcf import dcf
-    except ImportError:
-        return _pipe_menon(traj), "Pipe–Menon iterations with the NUFFT kernel (ui stand-in)"
-    return np.asarray(dcf(traj, method="auto"), np.float32).reshape(-1), "recon_core.dcf (auto)"
+    how = {"radial": "analytic ramp", "cartesian": "none needed on the grid"}.get(
+        traj.kind, "Pipe–Menon, 30 iterations")
+    return np.asarray(rc.dcf(traj, method="auto"), np.float32).reshape(-1), how
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -6,7 +6,8 @@ r"""Gridding: the non-Cartesian counterpart of the zero-filled image.
 
 the adjoint NUFFT of the density-compensated samples. Without compensation (``dcf=None``) the
 densely sampled centre of a radial or spiral trajectory dominates and the image is blurred; the
-weights :math:`w` (:mod:`recon_core.dcf`: the analytic ramp for radial, Pipe–Menon otherwise)
+weights :math:`w` (:mod:`recon_core.dcf`: the analytic ramp for radial, none on the Cartesian
+grid, Pipe–Menon otherwise)
 undo the sampling density, so that a fully sampled trajectory gives back the image and an
 undersampled one shows its characteristic artefacts (streaks for radial, swirls for spiral).
 Multi-coil samples are gridded coil by coil and combined with the maps
@@ -52,7 +53,8 @@ def gridding(samples: ArrayLike, traj, *, dcf: str | ArrayLike | None = "auto",
         samples: complex (K,) single-coil or (C, K) multi-coil, in the trajectory's order.
         traj: the trajectory (``points`` (K, 2) in cycles per field of view, ``shape`` (H, W));
             a :class:`recon_core.trajectories.Trajectory`.
-        dcf: ``"auto"`` (ramp for radial, Pipe–Menon otherwise), ``"ramp"``, ``"pipe-menon"``,
+        dcf: ``"auto"`` (ramp for radial, ones on the grid, Pipe–Menon otherwise), ``"ramp"``,
+            ``"pipe-menon"``,
             precomputed weights (K,), or ``None`` for none (the plain adjoint).
         sens: coil maps (C, H, W) to combine coils with; without them coils are combined by
             root-sum-of-squares.

@@ -214,8 +214,8 @@ def test_trajectory_mode_animates_kspace_and_tv_beats_gridding(app_url, page):
     anim.locator("g.updatemenu-button").first.click()  # ▶ Play
     # the slider follows the frames: after the last one all 48 spokes are drawn
     page.wait_for_function(
-        "() => [...document.querySelectorAll('text.slider-currentvalue')]"
-        ".some(t => t.textContent.includes('readouts: 48'))", timeout=30_000)
+        "() => [...document.querySelectorAll('.slider-container text.slider-label')]"
+        ".some(t => t.textContent.trim() === 'readouts: 48')", timeout=60_000)
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / "trajectory-animation.png"
     anim.screenshot(path=str(path))
