@@ -64,7 +64,7 @@ _export("recon_core.recon.zerofill", "zero_filled")
 _export("recon_core.recon.grid_recon", "gridding", "GriddingResult")
 _export("recon_core.trajectories", "TRAJECTORY_KINDS", "GOLDEN_ANGLE", "Trajectory",
         "make_trajectory", "radial", "spiral", "cartesian", "trajectory_psf", "radial_angles")
-_export("recon_core.dcf", "DCF_METHODS", "dcf", "ramp_dcf", "pipe_menon_dcf", "density")
+_export("recon_core.dcf", "DCF_METHODS", "ramp_dcf", "pipe_menon_dcf")  # dcf() itself: recon_core.dcf.dcf
 _export("recon_core.ops.nonuniform", "nufft_forward", "nufft_adjoint")
 _export("recon_core.ellipses", "Ellipse", "shepp_logan_ellipses", "random_ellipses_params",
         "rasterise", "ellipse_kspace", "AnalyticData", "analytic_phantom_data")

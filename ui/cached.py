@@ -428,7 +428,9 @@ def trajectory_dcf(spec: tuple) -> tuple[np.ndarray, str]:
     traj = trajectory(spec)
     how = {"radial": "analytic ramp", "cartesian": "none needed on the grid"}.get(
         traj.kind, "Pipe–Menon, 30 iterations")
-    return np.asarray(rc.dcf(traj, method="auto"), np.float32).reshape(-1), how
+    from recon_core.dcf import dcf
+
+    return np.asarray(dcf(traj, method="auto"), np.float32).reshape(-1), how
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
