@@ -334,3 +334,21 @@ def test_checker_finds_private_names_and_monkey_patching(tmp_path):
         "app/p.py:3: app.p uses pkg.m._helper, private to pkg.m",
         "app/p.py:4: app.p uses pkg.m._x, private to pkg.m",
     ]
+
+
+def test_no_exported_function_is_shadowed_by_a_submodule_of_the_same_name():
+    """``recon_core.recon.gridding`` was a module *and* a function: once the module was
+    imported, the package attribute became the module and ``rc.gridding(...)`` failed."""
+    import importlib
+    import pkgutil
+    import types
+
+    import recon_core
+
+    for pkg_name in ("recon_core", "recon_core.ops", "recon_core.recon", "recon_core.masks"):
+        pkg = importlib.import_module(pkg_name)
+        for info in pkgutil.iter_modules(pkg.__path__):
+            importlib.import_module(f"{pkg_name}.{info.name}")
+        shadowed = [n for n in pkg.__all__ if isinstance(getattr(pkg, n), types.ModuleType)]
+        assert not shadowed, f"{pkg_name} exports names that are also submodules: {shadowed}"
+    assert callable(recon_core.gridding)
