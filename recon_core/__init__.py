@@ -61,6 +61,7 @@ _export("recon_core.recon.objective", "tv_objective")
 _export("recon_core.recon.lambda_sweep", "LambdaSweepPoint", "sweep_lambda")
 _export("recon_core.recon.auto_lambda", "AUTO_RATIO", "AutoLambda", "auto_lambda")
 _export("recon_core.recon.zerofill", "zero_filled")
+_export("recon_core.recon.grappa", "grappa", "GrappaResult")
 _export("recon_core.recon.grid_recon", "gridding", "GriddingResult")
 _export("recon_core.trajectories", "TRAJECTORY_KINDS", "GOLDEN_ANGLE", "Trajectory",
         "make_trajectory", "radial", "spiral", "cartesian", "trajectory_psf", "radial_angles")

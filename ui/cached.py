@@ -354,8 +354,6 @@ def grappa_recon(kspace: np.ndarray, mask: np.ndarray) -> dict:
     """GRAPPA (:func:`recon_core.recon.grappa.grappa`, default kernel) of ``kspace * mask``:
     ``image`` (float32 (H, W), coil RSS), ``n_patterns``, ``unfilled``, ``calib_shape``,
     ``amplification`` (see ``GrappaResult``)."""
-    # not `from recon_core.recon import grappa`: once the submodule is imported that name is
-    # the module recon_core.recon.grappa, not the function
     from recon_core.recon.grappa import grappa
 
     res = grappa(kspace * mask, mask)

@@ -36,8 +36,10 @@ _WHERE = {
     "tv_objective": "recon_core.recon.objective",
     **dict.fromkeys(["LambdaSweepPoint", "sweep_lambda"], "recon_core.recon.lambda_sweep"),
     "zero_filled": "recon_core.recon.zerofill",
-    **dict.fromkeys(["AUTO_RATIO", "AutoLambda", "auto_lambda"], "recon_core.recon.auto_lambda"),
-    **dict.fromkeys(["grappa", "GrappaResult"], "recon_core.recon.grappa"),
+    # auto_lambda() and grappa() are not listed: their modules have the same names and would
+    # shadow them once imported (recon_core exports both functions at the top).
+    **dict.fromkeys(["AUTO_RATIO", "AutoLambda"], "recon_core.recon.auto_lambda"),
+    "GrappaResult": "recon_core.recon.grappa",
     "check_problem": "recon_core.recon.inputs",
     **dict.fromkeys(["gridding", "GriddingResult"], "recon_core.recon.grid_recon"),
     "auto_lambda_noncartesian": "recon_core.recon.auto_lambda",
