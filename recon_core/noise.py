@@ -72,7 +72,9 @@ def add_noise(kspace: ArrayLike, snr_db: float | None, seed: int | np.random.Gen
     """Add complex white Gaussian noise to fully sampled k-space at ``snr_db``.
 
     Args:
-        kspace: complex, shape (..., H, W) (all coils of a slice: (C, H, W)), fully sampled.
+        kspace: complex, shape (..., H, W) (all coils of a slice: (C, H, W)), fully sampled;
+            or non-Cartesian samples (K,) / (C, K), best with the ``signal_power`` of the
+            fully sampled grid (so that an SNR means the same noise for every trajectory).
         snr_db: the SNR defined in the module docstring; ``None`` or ``inf``: no noise.
         seed: seed or ``np.random.Generator`` (seeded: the same noise every time).
         signal_power: the mean signal power to use instead of ``mean |kspace|^2`` (for
@@ -84,7 +86,7 @@ def add_noise(kspace: ArrayLike, snr_db: float | None, seed: int | np.random.Gen
     Raises:
         ValueError: bad ``snr_db``, NaN/Inf in ``kspace``, zero signal power.
     """
-    k = as_array(kspace, "kspace").astype(np.complex64)
+    k = as_array(kspace, "kspace", min_ndim=1).astype(np.complex64)
     snr = check_snr_db(snr_db)
     if snr is None:
         return k.copy()
