@@ -125,3 +125,15 @@ def test_bad_non_cartesian_input_is_refused_with_its_shapes():
         reconstruct_tv(np.ones(32), traj, lam=0.1, reference=np.ones((8, 8)))
     with pytest.raises(ValueError, match=r"dcf has 3 weights for 32 samples"):
         gridding(np.ones(32), traj, dcf=np.ones(3))
+
+
+def test_noiseless_auto_lambda_takes_the_non_cartesian_floor():
+    from recon_core.recon.auto_lambda import NONCARTESIAN_FLOOR
+
+    traj = radial((48, 48), 24)
+    x, y = _data((48, 48), traj)
+    choice = auto_lambda_noncartesian(y, traj, noise_std=0.0)
+    assert choice.floored and choice.floor_ratio == NONCARTESIAN_FLOOR
+    assert choice.lam == pytest.approx(NONCARTESIAN_FLOOR * choice.signal)
+    assert 0.5 < choice.signal < 1.5  # the gridding image of a phantom with maximum 1
+    assert f"floor {NONCARTESIAN_FLOOR:g}" in choice.describe()
