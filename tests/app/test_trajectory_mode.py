@@ -93,3 +93,12 @@ def test_compare_page_in_trajectory_mode():
     assert any("Cartesian only: the networks were trained on Cartesian masks" in i.value
                for i in at.info)
     assert list(at.dataframe[0].value.index) == ["gridding", "CG-SENSE", "TV"]
+
+
+@pytest.mark.parametrize("page, why", [("coils", "GRAPPA and the coil maps need Cartesian"),
+                                       ("deep_learning", "networks were trained on Cartesian")])
+def test_cartesian_only_pages_say_so_in_trajectory_mode(page, why):
+    at = open_page(page, {"samp": "traj", "size": "64"}, timeout=300)
+    assert not errors(at)
+    notes = " ".join(i.value for i in at.info)
+    assert why in notes and "Mask designer" in notes, notes
