@@ -264,3 +264,94 @@ class PicsTV(PicsSenseTV):
             raise ValueError(f"kspace {np.shape(kspace)} and mask {np.shape(mask)} must be equal (H, W)")
         k = np.asarray(kspace)[None]
         super().__init__(workdir, k, mask, np.ones(k.shape, np.complex64), lam, rho)
+
+
+# --------------------------------------------------------------------------------------------
+# Non-Cartesian: ``nufft`` and ``pics -t`` (added for noncartesian_vs_peers.py)
+# --------------------------------------------------------------------------------------------
+#
+# BART's trajectory is dims (3, S, R): (x, y, z) of each of S samples of R readouts in units of
+# 1/FOV (cycles per field of view), dim 0 of the trajectory along image dim 0. Since our images
+# are written with BART dim 0 = our rows, BART's "x" is our ky and "y" our kx (z = 0); samples
+# are dims (1, S, R) (pics: (1, S, R, C)). With that layout ``bart nufft`` equals our
+# ``nufft_forward`` (ratio 1, same sign and centring; BART's default accuracy is lower, a few
+# 1e-2 relative error on 32², measured by noncartesian_vs_peers.check_conventions).
+
+__all__ += ["write_traj", "nufft_forward", "nufft_adjoint", "PicsNufft"]
+
+
+def write_traj(name: str | Path, coord: np.ndarray) -> None:
+    """Write our (R, S, 2) (ky, kx) coordinates as BART's (3, S, R) trajectory."""
+    c = np.asarray(coord, np.float64)
+    if c.ndim != 3 or c.shape[-1] != 2:
+        raise ValueError(f"coord must be (R, S, 2), got {c.shape}")
+    t = np.zeros((3, c.shape[1], c.shape[0]), np.complex64)
+    t[0] = c[..., 0].T
+    t[1] = c[..., 1].T
+    write_cfl(name, t)
+
+
+def _write_samples(name, samples: np.ndarray, r: int, s: int) -> None:
+    y = np.asarray(samples, np.complex64).reshape(r, s)
+    write_cfl(name, y.T[None, :, :, None])
+
+
+def nufft_forward(workdir: str | Path, image: np.ndarray, coord: np.ndarray) -> np.ndarray:
+    """``bart nufft`` of an (H, W) image at (R, S, 2) coordinates: samples (R * S,)."""
+    base = Path(workdir)
+    write_traj(base / "nu_traj", coord)
+    write_cfl(base / "nu_img", image)
+    _run([bart_path(), "nufft", str(base / "nu_traj"), str(base / "nu_img"), str(base / "nu_ksp")])
+    k = read_cfl(base / "nu_ksp", ndim=3)[0]  # (S, R)
+    return np.ascontiguousarray(k.T).reshape(-1)
+
+
+def nufft_adjoint(workdir: str | Path, samples: np.ndarray, coord: np.ndarray,
+                  shape: tuple[int, int]) -> np.ndarray:
+    """``bart nufft -a -d H:W:1`` of samples (R * S,) at (R, S, 2) coordinates: image (H, W)."""
+    base = Path(workdir)
+    c = np.asarray(coord)
+    write_traj(base / "na_traj", c)
+    _write_samples(base / "na_ksp", samples, c.shape[0], c.shape[1])
+    _run([bart_path(), "nufft", "-a", "-d", f"{int(shape[0])}:{int(shape[1])}:1",
+          str(base / "na_traj"), str(base / "na_ksp"), str(base / "na_img")])
+    return read_cfl(base / "na_img")
+
+
+class PicsNufft:
+    """``bart pics -t traj`` on one coil of ones, inputs written once (``-w 1``: our lambda).
+
+    Args:
+        workdir: an existing (temporary) directory.
+        samples: complex (R * S,), in the trajectory's order, scaled like our NUFFT.
+        coord: (R, S, 2) coordinates (ky, kx), cycles per FOV.
+        shape: (H, W).
+    """
+
+    def __init__(self, workdir: str | Path, samples: np.ndarray, coord: np.ndarray,
+                 shape: tuple[int, int]) -> None:
+        exe = bart_path()
+        if exe is None:
+            raise RuntimeError("bart is not installed (Debian: apt-get install bart)")
+        self._exe = exe
+        self.dir = Path(workdir)
+        c = np.asarray(coord)
+        write_traj(self.dir / "pn_traj", c)
+        _write_samples(self.dir / "pn_ksp", samples, c.shape[0], c.shape[1])
+        write_cfl(self.dir / "pn_sens", np.ones(tuple(shape), np.complex64))
+
+    def _solve(self, opts: list[str]) -> np.ndarray:
+        _run([self._exe, "pics", "-w", "1", "-t", str(self.dir / "pn_traj")] + opts
+             + [str(self.dir / "pn_ksp"), str(self.dir / "pn_sens"), str(self.dir / "pn_out")])
+        return read_cfl(self.dir / "pn_out")
+
+    def tv(self, lam: float, n_iter: int, rho: float | None = None) -> np.ndarray:
+        """``-R T:3:0:lam -i n_iter [-u rho]`` (ADMM, isotropic TV): complex (H, W)."""
+        opts = ["-R", f"T:3:0:{lam:g}", "-i", str(int(n_iter))]
+        if rho is not None:
+            opts += ["-u", f"{rho:g}"]
+        return self._solve(opts)
+
+    def l2(self, n_iter: int, reg: float = 1e-9) -> np.ndarray:
+        """``-l2 -r reg -i n_iter`` (CG on the normal equations): complex (H, W)."""
+        return self._solve(["-l2", "-r", f"{reg:g}", "-i", str(int(n_iter))])

@@ -166,3 +166,74 @@ class SigpyTV(SigpySenseTV):
             raise ValueError(f"kspace {np.shape(kspace)} and mask {np.shape(mask)} must be equal (H, W)")
         k = np.asarray(kspace)[None]
         super().__init__(k, mask, np.ones(k.shape, np.complex64), lam, sigma)
+
+
+# --------------------------------------------------------------------------------------------
+# Non-Cartesian: NUFFT and TV with coordinates (added for noncartesian_vs_peers.py)
+# --------------------------------------------------------------------------------------------
+#
+# SigPy's ``nufft(x, coord)`` takes coord (..., ndim) ordered like the image's last axes (so
+# (ky, kx) for an (H, W) image, as ours), in cycles per FOV, centred on N // 2, and is scaled
+# like our NUFFT (ratio 1 measured by noncartesian_vs_peers.check_conventions; its default
+# kernel, oversampling 1.25 and width 4, gives ~1e-2 relative error).
+
+__all__ += ["nufft_adjoint", "SigpyNufftTV"]
+
+
+def nufft_adjoint(samples: np.ndarray, coord: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``sigpy.nufft_adjoint`` of samples (K,) at (K, 2) coordinates: image (H, W)."""
+    sp = _import()
+    return np.asarray(sp.nufft_adjoint(np.asarray(samples, np.complex64),
+                                       np.asarray(coord, np.float64), tuple(shape)))
+
+
+class SigpyNufftTV:
+    """``TotalVariationRecon`` with ``coord`` on one coil of ones (PDHG, anisotropic TV).
+
+    Args:
+        samples: complex (K,).
+        coord: (K, 2) coordinates (ky, kx), cycles per FOV.
+        shape: (H, W).
+        lam: TV weight (``lamda``).
+        sigma: PDHG dual step; None keeps SigPy's default (1).
+    """
+
+    def __init__(self, samples, coord, shape, lam: float, sigma: float | None = None) -> None:
+        self._sp = _import()
+        self.y = np.asarray(samples, np.complex64)[None]
+        self.coord = np.asarray(coord, np.float64)
+        self.mps = np.ones((1, *tuple(shape)), np.complex64)
+        self.lam = float(lam)
+        self.sigma = sigma
+
+    def _app(self, n_iter: int):
+        kwargs = {} if self.sigma is None else {"sigma": self.sigma}
+        return self._sp.mri.app.TotalVariationRecon(
+            self.y, self.mps, self.lam, coord=self.coord, max_iter=int(n_iter),
+            show_pbar=False, **kwargs)
+
+    def __call__(self, n_iter: int) -> np.ndarray:
+        return np.asarray(self._app(n_iter).run())
+
+    def psnr_time_curve(self, n_iter: int, score: Callable[[np.ndarray], float]) -> dict:
+        """Per iteration: (set-up + cumulative stepping seconds, ``score``); scoring untimed.
+
+        Returns ``{"curve": [(seconds, score)], "setup_s", "s_per_iter", "image"}`` (the last
+        iterate).
+
+        The set-up (building the app: power iteration for ``tau``) is counted from the start,
+        as a user pays it on every call.
+        """
+        import time
+
+        t0 = time.perf_counter()
+        app = self._app(n_iter)
+        setup = time.perf_counter() - t0
+        clock, curve = setup, []
+        for _ in range(n_iter):
+            t0 = time.perf_counter()
+            app.alg.update()
+            clock += time.perf_counter() - t0
+            curve.append((clock, float(score(np.asarray(app.x)))))
+        return {"curve": curve, "setup_s": setup,
+                "s_per_iter": (clock - setup) / max(n_iter, 1), "image": np.asarray(app.x)}
