@@ -126,6 +126,22 @@ class NUFFT(LinearOperator):
     def key(self):
         return ("NUFFT",)
 
+    def circulant_normal(self) -> tf.Tensor:
+        """Eigenvalues (complex64 (H, W), plain FFT layout) of an H x W circulant that
+        approximates ``A^H A``: the Toeplitz band ``t(d)`` kept for ``-N/2 <= d < N/2`` and
+        made periodic (Strang's preconditioner), clipped below at 1e-3 of its maximum. For a
+        preconditioner ``F^H (c + rho d_D)^{-1} F`` of ADMM's x-update."""
+        h, w = self.ishape
+        t = tf.signal.ifft2d(self.kernel)  # the circulant's first column, offsets mod (2H, 2W)
+
+        def band(n):
+            idx = np.arange(n)
+            return tf.constant(np.where(idx < n // 2, idx, idx - n) % (2 * n))
+
+        c = tf.gather(tf.gather(t, band(h), axis=0), band(w), axis=1)
+        g = tf.math.real(tf.signal.fft2d(c))
+        return tf.cast(tf.maximum(g, 1e-3 * tf.reduce_max(g)), tf.complex64)
+
     def norm_bound(self):
         # A^H A is a compression of the circulant, whose eigenvalues are the kernel.
         return float(np.sqrt(tf.reduce_max(tf.abs(self.kernel))))

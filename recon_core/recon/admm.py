@@ -41,7 +41,7 @@ __all__ = ["AdmmSolver"]
 
 
 def _build(a_t: LinearOperator, d_t: LinearOperator, layout: bool | None, cg_iter: int,
-           adaptive: bool, with_ref: bool, shifted: bool, gram: bool):
+           adaptive: bool, with_ref: bool, shifted: bool, gram: bool, circulant: bool):
     def chunk(params, state, consts, n, start):
         A, D = a_t.with_tensors(params[0]), d_t.with_tensors(params[1])
         y, ref, lam, alpha, tol, yy = consts  # y is A^H y for a Gram-only A (the NUFFT)
@@ -62,6 +62,13 @@ def _build(a_t: LinearOperator, d_t: LinearOperator, layout: bool | None, cg_ite
             fixed_inv = None if adaptive else inverse(state[3])  # rho only moves if adaptive
         else:
             aty = y if gram else A.apply_adjoint(y)
+            if circulant:  # F^H (c + rho d_D)^-1 F, c: A^H A's circulant approximation
+                c_a = A.circulant_normal()
+                d_d = tf.cast(D.normal_fourier_diagonal(x0, False), tf.complex64)
+
+                def precond(rho_c):
+                    inv = 1.0 / (c_a + rho_c * d_d)
+                    return lambda v: tf.signal.ifft2d(tf.signal.fft2d(v) * inv)
 
         def step(state):
             x, z, u, rho = state
@@ -74,7 +81,8 @@ def _build(a_t: LinearOperator, d_t: LinearOperator, layout: bool | None, cg_ite
             else:
                 rhs = aty + rhoc * D.apply_adjoint(z - u)
                 x_new, r = cg_steps(lambda v: A.apply_normal(v) + rhoc * D.apply_normal(v),
-                                    rhs, x, cg_iter, with_residual=True)
+                                    rhs, x, cg_iter, with_residual=True,
+                                    precond=precond(rhoc) if circulant else None)
                 resid = None if gram else A.apply(x_new) - y
                 if gram:  # A^H A x_new from CG's residual: no extra Toeplitz product
                     ahax = rhs - r - rhoc * D.apply_normal(x_new)
@@ -124,7 +132,9 @@ class AdmmSolver(ChunkedSolver):
         rho = cfg.rho if cfg.rho is not None else cfg.rho_factor * max(lam, 1e-12)
         with_ref = ref is not None
         gram = not A.graph_forward()  # the NUFFT: work from A^H y and the Toeplitz normal map
-        flags = (layout, int(cfg.cg_iter), bool(cfg.adaptive_rho), with_ref, shifted, gram)
+        circulant = bool(cfg.circulant_precond and gram and hasattr(A, "circulant_normal"))
+        flags = (layout, int(cfg.cg_iter), bool(cfg.adaptive_rho), with_ref, shifted, gram,
+                 circulant)
         self.key = ("admm", A.key(), D.key(), *flags)
         self.build = lambda: _build(A, D, *flags)
         self.params = [list(A.tensors()), list(D.tensors())]

@@ -137,3 +137,21 @@ def test_noiseless_auto_lambda_takes_the_non_cartesian_floor():
     assert choice.lam == pytest.approx(NONCARTESIAN_FLOOR * choice.signal)
     assert 0.5 < choice.signal < 1.5  # the gridding image of a phantom with maximum 1
     assert f"floor {NONCARTESIAN_FLOOR:g}" in choice.describe()
+
+
+def test_circulant_preconditioner_speeds_up_the_nufft_x_update():
+    from recon_core.recon.configs import AdmmConfig
+
+    traj = radial((64, 64), 24, golden=True)
+    x, y = _data((64, 64), traj)
+    # equal work: 15 iterations of 4 CG steps (5 Toeplitz products each) against 25 of 2
+    # preconditioned steps (3 each); at 256², 64 spokes the gain is larger (configs.py)
+    plain = reconstruct_tv(y, traj, lam=2e-3, max_iter=15, reference=x)
+    pre = reconstruct_tv(y, traj, lam=2e-3, max_iter=25, reference=x,
+                         config=AdmmConfig(circulant_precond=True, cg_iter=2))
+    assert pre.history[-1].objective < plain.history[-1].objective
+    # the same minimiser in the end
+    long_plain = reconstruct_tv(y, traj, lam=2e-3, max_iter=150)
+    long_pre = reconstruct_tv(y, traj, lam=2e-3, max_iter=150,
+                              config=AdmmConfig(circulant_precond=True, cg_iter=2))
+    assert long_pre.history[-1].objective == pytest.approx(long_plain.history[-1].objective, rel=5e-3)
