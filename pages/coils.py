@@ -49,12 +49,7 @@ data = state.coil_data(base)
 mask = state.current_mask(data)
 n_coils = data.kspace.shape[0]
 st.caption(f"Data: {data.description}; {state.mask_summary(data)}; {n_coils} coils.")
-if state.trajectory_mode():
-    st.info("This page works with Cartesian masks" + (
-        " (GRAPPA and the coil maps need Cartesian k-space)" if "coils" in __file__ else
-        ": the networks were trained on Cartesian masks") + ". The non-Cartesian trajectory chosen "
-        "in the Mask designer is used by TV reconstruction and Compare; here the Cartesian mask "
-        "settings apply.")
+state.cartesian_only_note(" (GRAPPA and the coil maps need Cartesian k-space)")
 if warning := state.calibration_warning(data, mask):
     st.warning(warning)
 

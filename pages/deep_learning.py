@@ -12,12 +12,7 @@ from recon_core.dl.config import DEFAULT_CONFIGS, TrainConfig
 
 st.title("Deep learning")
 cfg = state.cfg()
-if state.trajectory_mode():
-    st.info("This page works with Cartesian masks" + (
-        " (GRAPPA and the coil maps need Cartesian k-space)" if "coils" in __file__ else
-        ": the networks were trained on Cartesian masks") + ". The non-Cartesian trajectory chosen "
-        "in the Mask designer is used by TV reconstruction and Compare; here the Cartesian mask "
-        "settings apply.")
+state.cartesian_only_note(": the networks were trained on Cartesian masks")
 st.markdown(
     "**ResCNN** (the tutorial's network) learns to remove aliasing from the zero-filled magnitude. "
     "The **unrolled** network alternates a small CNN with a *data-consistency* step that puts the "

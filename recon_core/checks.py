@@ -81,3 +81,18 @@ def check_int(value: int, name: str, *, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+def check_image_shape(shape) -> tuple[int, int]:
+    """``shape`` as an image size (H, W) of integers >= 2.
+
+    Raises:
+        ValueError: not a pair, or an entry that is not an integer >= 2.
+    """
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise ValueError(f"shape must be a tuple (H, W), got {shape!r}") from None
+    if len(dims) != 2:
+        raise ValueError(f"shape must be (H, W), got {shape!r}")
+    return check_int(dims[0], "shape H", minimum=2), check_int(dims[1], "shape W", minimum=2)

@@ -61,7 +61,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from recon_core.checks import check_int, check_positive
+from recon_core.checks import check_image_shape, check_int, check_positive
 from recon_core.ops.nonuniform import NUFFT_EPS, check_coord
 from recon_core.trajectories import Trajectory
 
@@ -74,16 +74,6 @@ _LOCK = threading.Lock()  # one smoothing at a time (FINUFFT plans, FFTW plannin
 
 
 # ----------------------------------------------------------------------------- checks
-
-
-def _check_shape(shape) -> tuple[int, int]:
-    try:
-        dims = tuple(shape)
-    except TypeError:
-        raise ValueError(f"shape must be a tuple (H, W), got {shape!r}") from None
-    if len(dims) != 2:
-        raise ValueError(f"shape must be (H, W), got {shape!r}")
-    return check_int(dims[0], "shape H", minimum=2), check_int(dims[1], "shape W", minimum=2)
 
 
 def _check_weights(weights: ArrayLike, n: int) -> np.ndarray:
@@ -193,7 +183,7 @@ def density(coord: ArrayLike, weights: ArrayLike, shape: Sequence[int],
     >>> np.round(d, 4).tolist()
     [1.0, 1.0]
     """
-    h, w = _check_shape(shape)
+    h, w = check_image_shape(shape)
     c = check_coord(coord, (h, w))
     wt = _check_weights(weights, c.shape[0])
     s = check_positive(sigma, "sigma")
@@ -268,7 +258,7 @@ def pipe_menon_dcf(coord: ArrayLike, shape: Sequence[int], n_iter: int = 30) -> 
     >>> w.shape, bool(np.allclose(w, 1, atol=1e-5))
     ((8, 8), True)
     """
-    h, w = _check_shape(shape)
+    h, w = check_image_shape(shape)
     c = check_coord(coord, (h, w))
     iters = check_int(n_iter, "n_iter")
     wt = np.ones(c.shape[0])

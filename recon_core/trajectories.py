@@ -57,7 +57,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from recon_core.checks import as_mask, check_int, check_positive
+from recon_core.checks import as_mask, check_image_shape, check_int, check_positive
+from recon_core.ops.nonuniform import check_coord
 
 __all__ = [
     "TRAJECTORY_KINDS",
@@ -81,16 +82,6 @@ GOLDEN_ANGLE = math.pi * (math.sqrt(5.0) - 1.0) / 2.0
 
 
 # ----------------------------------------------------------------------------- checks
-
-
-def _check_shape(shape) -> tuple[int, int]:
-    try:
-        dims = tuple(shape)
-    except TypeError:
-        raise ValueError(f"shape must be a tuple (H, W), got {shape!r}") from None
-    if len(dims) != 2:
-        raise ValueError(f"shape must be (H, W), got {shape!r}")
-    return check_int(dims[0], "shape H", minimum=2), check_int(dims[1], "shape W", minimum=2)
 
 
 def _inside(coord: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -145,7 +136,7 @@ class Trajectory:
     nyquist_readouts: int
 
     def __post_init__(self):
-        shape = _check_shape(self.shape)
+        shape = check_image_shape(self.shape)
         if not isinstance(self.kind, str) or self.kind not in TRAJECTORY_KINDS:
             raise ValueError(f"unknown trajectory kind {self.kind!r}; valid kinds are "
                              f"{', '.join(TRAJECTORY_KINDS)}")
@@ -154,17 +145,7 @@ class Trajectory:
         if c.ndim != 3 or c.shape[-1] != 2 or c.shape[0] == 0 or c.shape[1] == 0:
             raise ValueError("coord must have shape (R, S, 2) (readouts x samples x (ky, kx)) "
                              f"with R, S >= 1, got {np.shape(self.coord)}")
-        if not np.all(np.isfinite(c)):
-            raise ValueError("coord contains NaN or Inf")
-        lo = np.array([-shape[0] / 2, -shape[1] / 2], dtype=np.float64)
-        flat = c.reshape(-1, 2)
-        bad = np.flatnonzero(np.any((flat < lo) | (flat >= -lo), axis=1))
-        if bad.size:
-            j = int(bad[0])
-            raise ValueError(
-                f"coordinate ({flat[j, 0]:g}, {flat[j, 1]:g}) of sample {j} is outside the "
-                f"k-space of a {shape} image: ky must be in [{lo[0]:g}, {-lo[0]:g}) and kx in "
-                f"[{lo[1]:g}, {-lo[1]:g}) (cycles per field of view)")
+        check_coord(c, shape)  # NaN/Inf and points outside k-space, with the point named
         c.setflags(write=False)
         object.__setattr__(self, "coord", c)
         object.__setattr__(self, "shape", shape)
@@ -284,7 +265,7 @@ def radial(shape: Sequence[int], n_spokes: int, n_samples: int | None = None,
     >>> round(radial((256, 256), 64, golden=True).acceleration, 2)
     6.3
     """
-    h, w = _check_shape(shape)
+    h, w = check_image_shape(shape)
     theta = radial_angles(n_spokes, golden)
     s_count = 2 * max(h, w) if n_samples is None else check_int(n_samples, "n_samples", minimum=2)
     kappa = (np.arange(s_count, dtype=np.float64) - s_count / 2) / s_count
@@ -309,7 +290,7 @@ def default_nyquist_interleaves(shape: Sequence[int]) -> int:
     >>> default_nyquist_interleaves((256, 256)), default_nyquist_interleaves((63, 64))
     (16, 4)
     """
-    h, w = _check_shape(shape)
+    h, w = check_image_shape(shape)
     return max(1, round(max(h, w) / 16))
 
 
@@ -361,7 +342,7 @@ def spiral(shape: Sequence[int], n_interleaves: int, n_samples: int | None = Non
     >>> spiral((64, 64), 8, density=2.0).nyquist_readouts
     4
     """
-    h, w = _check_shape(shape)
+    h, w = check_image_shape(shape)
     n = check_int(n_interleaves, "n_interleaves")
     nyq = (default_nyquist_interleaves((h, w)) if nyquist_interleaves is None
            else check_int(nyquist_interleaves, "nyquist_interleaves"))
@@ -422,7 +403,7 @@ def cartesian(shape: Sequence[int], mask: ArrayLike | None = None) -> Trajectory
     >>> t.coord[1, :, 0].tolist(), float(t.coord[1, 0, 1])
     ([-2.0, -1.0, 0.0, 1.0], -1.0)
     """
-    h, w = _check_shape(shape)
+    h, w = check_image_shape(shape)
     if mask is None:
         m = np.ones((h, w), dtype=bool)
     else:
@@ -504,7 +485,7 @@ def make_trajectory(kind: str, shape: Sequence[int], n_readouts: int,
         return radial(shape, n_readouts, n_samples, golden=golden)
     if kind == "spiral":
         return spiral(shape, n_readouts, n_samples, density=density)
-    h, w = _check_shape(shape)
+    h, w = check_image_shape(shape)
     n = check_int(n_readouts, "n_readouts")
     if n > w:
         raise ValueError(f"n_readouts must be at most W = {w} for Cartesian lines, got {n}")

@@ -595,6 +595,14 @@ def tv_lam(data: WorkingData, mask: np.ndarray, sens: np.ndarray | None = None) 
 # ---- non-Cartesian sampling ---------------------------------------------------------------
 
 
+def cartesian_only_note(why: str) -> None:
+    """On a Cartesian-only page in trajectory mode: say that the Cartesian mask applies here."""
+    if trajectory_mode():
+        st.info(f"This page works with Cartesian masks{why}. The non-Cartesian trajectory chosen "
+                "in the Mask designer is used by TV reconstruction and Compare; here the Cartesian "
+                "mask settings apply.")
+
+
 def trajectory_mode() -> bool:
     """True when the ``samp`` setting chooses a non-Cartesian trajectory."""
     return cfg()["samp"] == "traj"

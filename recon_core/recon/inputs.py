@@ -52,6 +52,18 @@ class CheckedProblem:
         return 1 if self.sens.ndim == 3 else self.sens.shape[0]
 
 
+def _reference(reference: ArrayLike | None, shape) -> np.ndarray | None:
+    """The reference magnitude (float32) checked against the image size, or None."""
+    if reference is None:
+        return None
+    ref = np.abs(as_array(reference, "reference")).astype(np.float32)
+    if ref.shape != tuple(shape):
+        raise ValueError(f"reference {ref.shape} does not match the image size {tuple(shape)}")
+    if ref.max() <= 0:
+        raise ValueError("reference is all zeros")
+    return ref
+
+
 def is_trajectory(sampling) -> bool:
     """Whether ``sampling`` is a non-Cartesian trajectory (an object with ``points`` and
     ``shape``, such as :class:`recon_core.trajectories.Trajectory`) rather than a mask."""
@@ -91,14 +103,7 @@ def check_noncartesian(samples: ArrayLike, traj, lam: float, reference: ArrayLik
         raise ValueError(f"samples {k.shape} do not match the trajectory's {c.shape[0]} points "
                          "(the last axis holds the samples, in the trajectory's order)")
     lam = check_positive(lam, "lam", allow_zero=True)
-    ref = None
-    if reference is not None:
-        ref = np.abs(as_array(reference, "reference")).astype(np.float32)
-        if ref.shape != shape:
-            raise ValueError(f"reference {ref.shape} does not match the image size {shape}")
-        if ref.max() <= 0:
-            raise ValueError("reference is all zeros")
-    return CheckedProblem(k, None, lam, ref, s, coord=c, image_shape=shape)
+    return CheckedProblem(k, None, lam, _reference(reference, shape), s, coord=c, image_shape=shape)
 
 
 def check_problem(kspace: ArrayLike, mask, lam: float, reference: ArrayLike | None,
@@ -143,11 +148,4 @@ def check_problem(kspace: ArrayLike, mask, lam: float, reference: ArrayLike | No
     if not m.any():
         raise ValueError("mask samples no k-space point")
     lam = check_positive(lam, "lam", allow_zero=True)
-    ref = None
-    if reference is not None:
-        ref = np.abs(as_array(reference, "reference")).astype(np.float32)
-        if ref.shape != k.shape[-2:]:
-            raise ValueError(f"reference {ref.shape} does not match the image size {k.shape[-2:]}")
-        if ref.max() <= 0:
-            raise ValueError("reference is all zeros")
-    return CheckedProblem(k.astype(np.complex64), m, lam, ref, s)
+    return CheckedProblem(k.astype(np.complex64), m, lam, _reference(reference, k.shape[-2:]), s)
