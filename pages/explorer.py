@@ -7,8 +7,7 @@ import streamlit as st
 
 import recon_core as rc
 from ui import cached, state, widgets
-from recon_core.figures import image_figure
-from recon_core.kspace_tools import log_magnitude
+from recon_core.figures import decibels, image_figure
 
 st.title("K-space explorer")
 cfg = state.cfg()
@@ -109,14 +108,18 @@ else:
 lo, hi = level - width / 2, level + width / 2
 col1, col2 = st.columns(2)
 with col1:
-    widgets.chart(image_figure(mag, mag_title, zmin=lo, zmax=hi, value_label="|x|"), key="ex_mag")
-    widgets.chart(image_figure(np.angle(img_show), "Image phase", zmin=-np.pi, zmax=np.pi,
-                               colorscale="twilight", value_label="phase (rad)"), key="ex_phase")
+    widgets.chart(image_figure(mag, mag_title, zmin=lo, zmax=hi, value_label="|x|", percent=True),
+                  key="ex_mag")
+    widgets.chart(image_figure(np.degrees(np.angle(img_show)), "Image phase", zmin=-180, zmax=180,
+                               colorscale="twilight", value_label="phase", unit="°"), key="ex_phase")
 with col2:
-    widgets.chart(image_figure(log_magnitude(k_show), "k-space log10 |k|", kspace=True,
-                               colorscale="viridis", value_label="log10|k|"), key="ex_klog")
-    widgets.chart(image_figure(np.angle(k_show), "k-space phase", kspace=True, zmin=-np.pi, zmax=np.pi,
-                               colorscale="twilight", value_label="phase (rad)"), key="ex_kphase")
+    klog = decibels(k_show)
+    widgets.chart(image_figure(klog, "k-space |k| (dB re max)", kspace=True, zmin=max(float(klog.min()), -120),
+                               zmax=0, colorscale="viridis", value_label="|k|", unit=" dB", min_levels=50),
+                  key="ex_klog")
+    widgets.chart(image_figure(np.degrees(np.angle(k_show)), "k-space phase", kspace=True, zmin=-180,
+                               zmax=180, colorscale="twilight", value_label="phase", unit="°"),
+                  key="ex_kphase")
 
 if data.noise is not None:
     with st.expander(f"Coil noise ({data.noise.source}, {data.noise.n_samples} samples per coil)"):
@@ -124,7 +127,8 @@ if data.noise is not None:
         power = np.real(np.diag(data.noise.covariance))
         a, b = st.columns(2)
         widgets.chart(where=a, fig=image_figure(corr, "Noise correlation |ρ| between coils", zmin=0, zmax=1,
-                                                colorscale="viridis", value_label="|ρ|", height=320),
+                                                colorscale="viridis", value_label="|ρ|", percent=True,
+                                                height=320),
                       key="ex_noisecorr")
         b.dataframe({"coil": list(range(len(power))), "noise power (relative)": power / power.mean()},
                     hide_index=True)

@@ -7,7 +7,7 @@ import streamlit as st
 
 import recon_core as rc
 from ui import cached, state, widgets
-from recon_core.figures import image_figure, trajectory_animation, trajectory_figure
+from recon_core.figures import decibels, image_figure, trajectory_animation, trajectory_figure
 
 st.title("Mask designer")
 cfg = state.cfg()
@@ -58,21 +58,21 @@ def trajectory_view(data: state.WorkingData) -> None:
     a, b = st.columns(2)
     widgets.chart(where=a, fig=trajectory_figure(t, "Trajectory (colour: acquisition order)", height=340),
                   key="tr_points")
-    widgets.chart(where=b, fig=image_figure(np.log10(psf + 1e-6), "PSF (log10)", zmin=-4, zmax=0,
-                                            colorscale="viridis", value_label="log10 PSF", height=340),
-                  key="tr_psf")
+    widgets.chart(where=b, fig=image_figure(decibels(psf, floor=-80), "PSF (dB)", zmin=-80, zmax=0,
+                                            colorscale="viridis", value_label="PSF", unit=" dB",
+                                            min_levels=50, height=340), key="tr_psf")
     widgets.chart(where=a, fig=trajectory_animation(t, "K-space filling in acquisition order", height=340),
                   key="tr_anim")
-    widgets.chart(where=b, fig=image_figure(np.log10(gk + 1e-6), "Gridded k-space (log10)", kspace=True,
-                                            zmin=-4, colorscale="viridis", value_label="log10 |k|",
-                                            height=340), key="tr_gk")
+    widgets.chart(where=b, fig=image_figure(decibels(gk), "Gridded k-space (dB)", kspace=True,
+                                            zmin=-80, zmax=0, colorscale="viridis", value_label="|k|",
+                                            unit=" dB", min_levels=50, height=340), key="tr_gk")
     top = 1.0 if td.has_reference else float(np.percentile(grid, 99.5)) or 1.0
     widgets.chart(where=a, fig=image_figure(grid, "Gridding", zmin=0, zmax=top, value_label="|x|",
-                                            height=340), key="tr_grid")
+                                            percent=True, height=340), key="tr_grid")
     if td.has_reference:
         widgets.chart(where=b, fig=image_figure(np.abs(grid - td.truth), "Gridding |error|", zmin=0,
                                                 zmax=0.3, colorscale="inferno", value_label="|error|",
-                                                height=340), key="tr_err")
+                                                percent=True, height=340), key="tr_err")
     st.caption(f"Data: {data.description}. Samples: {td.how}; scans and uploads are always "
                f"simulated from their image by NUFFT. Density compensation: {dcf_how}.")
 
@@ -145,17 +145,18 @@ def mask_panel(mask: np.ndarray, label: str, key: str) -> None:
     else:
         c[3].metric("Zero-filled PSNR", "—", help=state.NO_REFERENCE)
     a, b = st.columns(2)
-    widgets.chart(where=a, fig=image_figure(mask.astype(np.float32), f"{label}: mask", kspace=True, zmin=0, zmax=1,
-                                    value_label="sampled", height=320), key=f"{key}_mask")
-    widgets.chart(where=b, fig=image_figure(np.log10(psf + 1e-6), f"{label}: PSF (log10)", zmin=-4, zmax=0,
-                                    colorscale="viridis", value_label="log10 PSF", height=320),
-                       key=f"{key}_psf")
+    widgets.chart(where=a, fig=image_figure(mask.astype(np.float32), f"{label}: mask", kspace=True, zmin=0,
+                                            zmax=1, value_label="sampled", min_levels=1, height=320),
+                  key=f"{key}_mask")
+    widgets.chart(where=b, fig=image_figure(decibels(psf, floor=-80), f"{label}: PSF (dB)", zmin=-80, zmax=0,
+                                            colorscale="viridis", value_label="PSF", unit=" dB",
+                                            min_levels=50, height=320), key=f"{key}_psf")
     widgets.chart(where=a, fig=image_figure(zf, f"{label}: zero-filled", zmin=0, zmax=1, value_label="|x|",
-                                    height=320), key=f"{key}_zf")
+                                            percent=True, height=320), key=f"{key}_zf")
     if data.has_reference:
         widgets.chart(where=b, fig=image_figure(np.abs(zf - data.truth), f"{label}: |error|", zmin=0, zmax=0.3,
-                                                colorscale="inferno", value_label="|error|", height=320),
-                      key=f"{key}_err")
+                                                colorscale="inferno", value_label="|error|", percent=True,
+                                                height=320), key=f"{key}_err")
 
 
 mask = state.current_mask(data)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recon_core.figures import curves_figure, image_figure, images_row, kspace_axes
+from recon_core.figures import (curves_figure, decibels, heatmap_trace, heatmap_values, image_figure,
+                                images_row, kspace_axes, quantise, rgb_colorscale)
 
 
 def test_kspace_axes_put_dc_at_zero():
@@ -18,8 +19,8 @@ def test_image_figure_holds_the_data_and_window():
     a = np.arange(12, dtype=float).reshape(3, 4)
     fig = image_figure(a, "t", zmin=1, zmax=5, kspace=True)
     hm = fig.data[0]
-    np.testing.assert_array_equal(np.asarray(hm.z), a)
-    assert (hm.zmin, hm.zmax) == (1, 5)
+    np.testing.assert_allclose(heatmap_values(hm), a)  # step 0.01 represents whole numbers exactly
+    assert hm.zmin * hm.meta["step"] == pytest.approx(1) and hm.zmax * hm.meta["step"] == pytest.approx(5)
     assert list(hm.x) == [-2, -1, 0, 1] and list(hm.y) == [-1, 0, 1]
     assert "kx=" in hm.hovertemplate
     with pytest.raises(ValueError, match="2-D"):
@@ -29,7 +30,7 @@ def test_image_figure_holds_the_data_and_window():
 def test_images_row_shares_one_colour_scale():
     fig = images_row({"a": np.zeros((4, 4)), "b": np.full((4, 4), 3.0)}, zmin=0.0)
     assert len(fig.data) == 2
-    assert {d.zmax for d in fig.data} == {3.0}
+    assert [d.zmax * d.meta["step"] for d in fig.data] == [pytest.approx(3.0)] * 2
     assert [d.showscale for d in fig.data] == [False, True]
     with pytest.raises(ValueError, match="one shape"):
         images_row({"a": np.zeros((4, 4)), "b": np.zeros((5, 4))})
@@ -53,3 +54,64 @@ def test_colour_scales_are_rgb_strings():
     assert fig.data[0].colorscale[0][1] == "rgb(0, 0, 4)"
     with pytest.raises(ValueError, match="unknown colour scale"):
         colorscale("no-such-scale")
+
+
+def test_quantise_picks_the_decimal_step_of_the_window_and_the_smallest_dtype():
+    rng = np.random.default_rng(0)
+    a = rng.random((64, 64)).astype(np.float32)
+    q = quantise(a, 0.0, 1.0, percent=True)
+    assert (q.step, q.suffix, q.codes.dtype) == (0.01, "%", np.uint8)
+    assert np.max(np.abs(q.codes * q.step - a)) <= 0.005 + 1e-7  # exact to the shown precision
+    q = quantise(a * 0.3, 0.0, 0.3, percent=True)  # a narrow window gets a finer step
+    assert (q.step, q.suffix) == (0.001, "‰") and q.codes.dtype == np.uint16  # codes up to 300
+    q = quantise(np.array([[-80.0, -43.4, 0.0]]), -80.0, 0.0, min_levels=50)
+    assert q.codes.tolist() == [[-80, -43, 0]] and q.codes.dtype == np.int8 and q.suffix == ""
+    q = quantise(np.array([[1.5, 2.5]]), 1.0, 3.0)  # not a fraction: the power of ten is written out
+    assert q.suffix == " ×10⁻²" and q.codes.tolist() == [[150, 250]]
+    assert quantise(np.array([[1e6]]), 0.0, 1.0).codes.dtype == np.int32
+    with pytest.raises(ValueError, match="zmax > zmin"):
+        quantise(a, 1.0, 1.0)
+    with pytest.raises(ValueError, match="min_levels"):
+        quantise(a, 0.0, 1.0, min_levels=0)
+
+
+def test_heatmaps_travel_as_one_byte_per_pixel_and_hover_in_their_unit():
+    rng = np.random.default_rng(1)
+    img = rng.random((256, 256)).astype(np.float32)
+    fig = image_figure(img, zmin=0, zmax=1, value_label="|x|", percent=True)
+    hm = fig.data[0]
+    assert hm.z.dtype == np.uint8 and hm.hovertemplate.endswith("|x|=%{z}%<extra></extra>")
+    assert len(fig.to_json()) < 100_000  # float32 values were 350 kB of base64
+    assert list(hm.colorbar.ticktext) == ["0", "0.25", "0.5", "0.75", "1"]
+    np.testing.assert_allclose(np.asarray(hm.colorbar.tickvals) * hm.meta["step"], [0, 0.25, 0.5, 0.75, 1])
+    db = image_figure(np.array([[-80.0, -3.0], [0.0, -60.0]]), zmin=-80, zmax=0, value_label="PSF",
+                      unit=" dB", min_levels=50)
+    assert db.data[0].hovertemplate.endswith("PSF=%{z} dB<extra></extra>")
+
+
+def test_a_column_mask_is_sent_as_one_row_drawn_at_full_height():
+    m = np.zeros((6, 8), dtype=np.float32)
+    m[:, ::2] = 1
+    hm = image_figure(m, kspace=True, zmin=0, zmax=1, min_levels=1).data[0]
+    assert np.asarray(hm.z).shape == (1, 8) and "every ky" in hm.hovertemplate
+    assert hm.dy == 6 and hm.y0 == pytest.approx(np.mean(np.arange(6) - 3))
+    m[2, 1] = 1  # no longer the same in every row: all rows are sent
+    assert np.asarray(image_figure(m, kspace=True, zmin=0, zmax=1).data[0].z).shape == (6, 8)
+
+
+def test_gaps_stay_gaps():
+    a = np.array([[np.nan, 0.5], [1.0, 0.25]], dtype=np.float32)
+    hm = heatmap_trace(a, 0.0, 1.0, rgb_colorscale("gray"), value_label="v", xl="x", yl="y")
+    z = np.asarray(hm.z, dtype=float)
+    assert np.isnan(z[0, 0]) and z[1, 0] == pytest.approx(1.0) and "%{z:.2f}" in hm.hovertemplate
+
+
+def test_decibels_are_relative_to_the_maximum_and_floored():
+    np.testing.assert_allclose(decibels(np.array([2.0, 0.2, 0.0]), floor=-60), [0, -20, -60], atol=1e-5)
+    assert np.all(decibels(np.zeros(3)) == -120)
+
+
+def test_figures_carry_a_small_dark_template():
+    fig = image_figure(np.zeros((2, 2)))
+    assert fig.layout.template.layout.paper_bgcolor == "rgb(17,17,17)"
+    assert len(fig.layout.template.to_plotly_json().__repr__()) < 1500

@@ -28,14 +28,16 @@ def score_metrics(cols: list, m: dict | None, mz: dict | None, no_reference: str
 
 def image_grid(images: dict, n_cols: int = 4, *, zmin: float | None = 0.0,
                zmax: float | None = None, colorscale: str = "gray", value_label: str = "value",
-               row_height: int = 190, colorbar: bool = True) -> go.Figure:
+               row_height: int = 190, colorbar: bool = True, percent: bool = False,
+               unit: str = "") -> go.Figure:
     """Several real (H, W) images of one shape in a grid of ``n_cols`` columns, one colour
     scale (titles from the keys; ``zmax`` default: the largest value; one colour bar, or none
-    with ``colorbar=False``)."""
+    with ``colorbar=False``). Values travel as integer codes (``recon_core.figures.quantise``;
+    ``percent``/``unit`` as in ``image_figure``)."""
     import numpy as np
     from plotly.subplots import make_subplots
 
-    from recon_core.figures import rgb_colorscale
+    from recon_core.figures import DARK, heatmap_trace, rgb_colorscale
 
     arrays = {k: np.real(np.asarray(v)).astype(np.float32) for k, v in images.items()}
     if not arrays:
@@ -44,15 +46,15 @@ def image_grid(images: dict, n_cols: int = 4, *, zmin: float | None = 0.0,
     n_rows = -(-len(arrays) // n_cols)
     if zmax is None:
         zmax = float(max(np.nanmax(a) for a in arrays.values()))
+    if zmin is None:
+        zmin = float(min(np.nanmin(a) for a in arrays.values()))
     fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=list(arrays),
                         horizontal_spacing=0.01, vertical_spacing=0.06 if n_rows > 1 else 0.0)
     scale = rgb_colorscale(colorscale)
     for i, a in enumerate(arrays.values()):
         r, c = divmod(i, n_cols)
-        fig.add_trace(go.Heatmap(z=a, colorscale=scale, zmin=zmin, zmax=zmax,
-                                 showscale=colorbar and i == 0, colorbar=dict(thickness=10),
-                                 hovertemplate=f"x=%{{x}}<br>y=%{{y}}<br>{value_label}=%{{z:.3g}}"
-                                               "<extra></extra>"),
+        fig.add_trace(heatmap_trace(a, zmin, zmax, scale, value_label=value_label, xl="x", yl="y",
+                                    percent=percent, unit=unit, showscale=colorbar and i == 0),
                       row=r + 1, col=c + 1)
         axis = f"x{i + 1 if i else ''}"
         fig.update_yaxes(autorange="reversed", scaleanchor=axis, constrain="domain",
@@ -61,5 +63,5 @@ def image_grid(images: dict, n_cols: int = 4, *, zmin: float | None = 0.0,
                          row=r + 1, col=c + 1)
     fig.update_annotations(font_size=12)
     fig.update_layout(height=40 + row_height * n_rows, margin=dict(l=10, r=10, t=30, b=10),
-                      template="plotly_dark")
+                      template=DARK)
     return fig
