@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 import recon_core as rc
-from ui import cached, state, widgets
+from ui import cached, state, store, widgets
 from recon_core.figures import curves_figure, image_figure
 
 st.title("TV reconstruction")
@@ -18,7 +18,39 @@ st.markdown(r"Find the image that agrees with the measured k-space and has a spa
 
 METHOD_LABELS = {"admm": "ADMM (split Bregman, exact FFT step)", "pdhg": "PDHG (Chambolle–Pock)",
                  "gradient": "Gradient descent (tutorial: autodiff + Keras optimizer)"}
-CHUNK = {"admm": 5, "pdhg": 20, "gradient": 5}
+CHUNK = {"admm": 5, "pdhg": 20, "gradient": 5}  # iterations per compiled call, after the ramp
+REDRAW_S = 0.25  # live curves redraw at most this often: a redraw resends both figures
+
+
+class _Ramp:
+    """A solver whose compiled chunks grow 1, 2, 4, … up to what the driver asks for, so that
+    the first curve point comes after one iteration. Chunks of 1 throughout would cost about
+    twice the time of an ADMM solve at 256² (the per-call overhead); the driver reads how many
+    iterations a chunk ran from its records, so shorter chunks change nothing else."""
+
+    def __init__(self, solver):
+        self.solver, self.size = solver, 1
+
+    def run(self, start: int, n: int):
+        n, self.size = min(n, self.size), 2 * self.size
+        return self.solver.run(start, n)
+
+
+def live_iterations(y, mask, lam: float, method: str, config, reference, sens):
+    """``rc.tv_iterations(y, mask, lam, method, config=config, reference=reference, sens=sens,
+    chunk=CHUNK[method])``, but with the first chunks ramped up from one iteration (:class:`_Ramp`)."""
+    from recon_core.recon.configs import resolve_config
+    from recon_core.recon.driver import drive_chunks, make_solver
+    from recon_core.recon.inputs import check_problem
+    from recon_core.recon.problem import build_problem
+
+    t_start = time.perf_counter()
+    problem = build_problem(check_problem(y, mask, lam, reference, sens))
+    cfg_ = resolve_config(method, config, None, None)
+    for rec in drive_chunks(_Ramp(make_solver(method, problem, cfg_)), problem, cfg_.max_iter,
+                            CHUNK[method], t_start):
+        yield rec, rec.image
+
 
 data = state.current_data()
 traj_mode = state.trajectory_mode()
@@ -100,7 +132,12 @@ else:
                   if data.multicoil else ""))
     if warning := state.calibration_warning(data, mask): st.warning(warning)  # noqa: E701
 
-results: dict = st.session_state.setdefault("tv_results", {})
+def _describe(key, entry) -> str:
+    return (f"{METHOD_LABELS[key[2]].split(' (')[0]}, λ={key[3]:.2e}, "
+            f"{len(entry['history'])} iterations")
+
+
+results = store.LruStore("tv_results", store.TV_RESULTS, "TV result", describe=_describe)
 # A run is only ever in progress inside the script run that started it: anything still marked
 # "running" now was interrupted (Stop, or another widget), so keep what it computed.
 for entry in results.values():
@@ -112,47 +149,47 @@ b1, b2, _ = st.columns([1, 1, 4])
 run = b1.button("Run", type="primary", key="tv_run", help="Start the solve (results are kept per setting).")
 b2.button("Stop", key="tv_stop", help="Stop the solve; the iterations done so far are kept.")
 progress = st.empty()
-chart_slot = st.empty()
+# The two curves live in one placeholder each: every redraw replaces the chart in place.
+curve_cols = st.columns(2)
+loss_slot, side_slot = curve_cols[0].empty(), curve_cols[1].empty()
 result_slot = st.container()
 
 
-def draw_curves(history: list[rc.IterationRecord], slot, tag: str) -> None:
+def draw_curves(history: list[rc.IterationRecord], tag: str) -> None:
     h = {f: np.array([getattr(r, f) for r in history])
          for f in ("objective", "data_term", "tv_term", "rel_change", "psnr", "ssim")}
-    c1, c2 = slot.columns(2)
-    widgets.chart(where=c1, fig=curves_figure({"objective": h["objective"], "data term": h["data_term"],
+    widgets.chart(where=loss_slot, fig=curves_figure({"objective": h["objective"], "data term": h["data_term"],
                                        "λ·TV term": lam * h["tv_term"]}, title="Loss", log_y=True),
                         key=f"tv_loss_{tag}")
     if has_ref:
-        widgets.chart(where=c2, fig=curves_figure({"PSNR (dB)": h["psnr"]}, title="PSNR against the reference"),
+        widgets.chart(where=side_slot, fig=curves_figure({"PSNR (dB)": h["psnr"]}, title="PSNR against the reference"),
                       key=f"tv_psnr_{tag}")
     else:
-        widgets.chart(where=c2, fig=curves_figure({"relative change": h["rel_change"]}, title="Relative change per iteration",
+        widgets.chart(where=side_slot, fig=curves_figure({"relative change": h["rel_change"]}, title="Relative change per iteration",
                                                   log_y=True), key=f"tv_rel_{tag}")
 
 
-if run and key in results and results[key]["status"] == "done":
+if run and key in results and results.get(key)["status"] == "done":
     st.info("This exact setting was already solved; showing the stored result.")
 elif run:
-    entry = {"history": [], "image": None, "status": "running", "elapsed": 0.0}
-    results[key] = entry
+    entry = results.put(key, {"history": [], "image": None, "status": "running", "elapsed": 0.0})
     bar = progress.progress(0.0, text="Starting (the first run of a method compiles it)…")
     try:
-        gen = rc.tv_iterations(y, mask, lam, method, config=config,
-                               reference=truth if has_ref else None,
-                               chunk=CHUNK[method], sens=sens)
-        last_draw = 0.0
-        for rec, snapshot in gen:
+        last_draw = None
+        for rec, snapshot in live_iterations(y, mask, lam, method, config,
+                                             truth if has_ref else None, sens):
             entry["history"].append(rec.without_image())  # numbers only: no tensor per record
             entry["elapsed"] = rec.elapsed_s
             if entry.get("image_iteration") != snapshot.iteration:  # a new chunk finished
                 entry["image"], entry["image_iteration"] = snapshot(), snapshot.iteration
-            # Redraw a few times a second, not every chunk: drawing costs more than ADMM steps.
-            if rec.iteration % CHUNK[method] == 0 and time.perf_counter() - last_draw > 0.25:
+            # Draw at the end of the first chunk (one iteration), then a few times a second:
+            # drawing costs more than ADMM steps.
+            if rec.iteration == snapshot.iteration and (
+                    last_draw is None or time.perf_counter() - last_draw > REDRAW_S):
                 score = f" · PSNR {rec.psnr:.2f} dB" if has_ref else ""
                 bar.progress(rec.iteration / config.max_iter,
                              text=f"Iteration {rec.iteration}/{config.max_iter}{score}")
-                draw_curves(entry["history"], chart_slot.container(), f"live{rec.iteration}")
+                draw_curves(entry["history"], f"live{rec.iteration}")
                 last_draw = time.perf_counter()
         entry["status"] = "done"
     except ValueError as exc:
@@ -160,7 +197,8 @@ elif run:
         st.error(f"Reconstruction failed: {exc}")
     progress.empty()
 
-entry = results.get(key)
+entry = results.get(key)  # the result shown is the most recently used: never evicted
+results.note(result_slot)
 if entry is None or not entry["history"]:
     st.info("Press **Run** to reconstruct with these settings.")
 else:
@@ -170,7 +208,7 @@ else:
         progress.warning(f"Stopped at iteration {len(hist)}; showing the result so far"
                          + (f" (the image is from iteration {shown}: solves run in compiled chunks)."
                             if shown != len(hist) else "."))
-    draw_curves(hist, chart_slot.container(), "final")
+    draw_curves(hist, "final")
     img = np.abs(entry["image"])
     if zf is None:
         zf = cached.zero_filled(data.kspace, mask)
@@ -204,7 +242,8 @@ with st.expander("λ sweep: which weight is best for these data?"):
     lo = c[0].number_input("Smallest λ", 1e-7, 1.0, 1e-5, format="%.1e", key="sw_lo", help="Start of the sweep.")
     hi = c[1].number_input("Largest λ", 1e-7, 10.0, 1e-1, format="%.1e", key="sw_hi", help="End of the sweep.")
     n = c[2].number_input("Points", 2, 25, 9, key="sw_n", help="Log-spaced weights between the two.")
-    sweeps: dict = st.session_state.setdefault("tv_sweeps", {})
+    sweeps = store.LruStore("tv_sweeps", store.TV_SWEEPS, "λ sweep",
+                            describe=lambda k, pts: f"{k[2]}, λ {k[4]:.0e} to {k[5]:.0e}, {k[6]} points")
     skey = (data.fingerprint, state.mask_summary(data), method, repr(config), float(lo), float(hi), int(n))
     if traj_mode:
         st.info("The λ sweep is for Cartesian masks; switch the Mask designer's Sampling to "
@@ -221,10 +260,11 @@ with st.expander("λ sweep: which weight is best for these data?"):
             pts = rc.sweep_lambda(y, mask, data.truth, lams, method, config=config, sens=sens,
                                   callback=lambda i, p: bar.progress((i + 1) / len(lams),
                                                                      text=f"λ = {p.lam:.1e}: {p.psnr:.2f} dB"))
-            sweeps[skey] = [(p.lam, p.psnr, p.ssim) for p in pts]
+            sweeps.put(skey, [(p.lam, p.psnr, p.ssim) for p in pts])
             bar.empty()
+            sweeps.note()
     if skey in sweeps:
-        pts = sweeps[skey]
+        pts = sweeps.get(skey)
         best = max(pts, key=lambda p: p[1])
         widgets.chart(curves_figure({"PSNR (dB)": [p[1] for p in pts]}, x=[p[0] for p in pts],
                                           xlabel="λ", title="PSNR against λ", log_x=True), key="sw_chart")
