@@ -11,7 +11,7 @@ import streamlit as st
 from recon_core import masks as rc_masks
 from recon_core.recon.grappa import AMPLIFIED
 from recon_core.figures import image_figure
-from ui import cached, state, widgets
+from ui import cached, state, store, widgets
 
 st.title("Coils and parallel imaging")
 cfg = state.cfg()
@@ -122,14 +122,17 @@ with st.container(key="coils_recons"):
     mask_id = hashlib.blake2b(np.packbits(mask).tobytes() + str(mask.shape).encode(),
                               digest_size=8).hexdigest()
     method, iters = cfg["method"], int(cfg["iters"])
-    lam, lam_note = state.tv_lam(data, mask, None if maps is None else maps["maps"])
+    with st.spinner("Choosing λ…"):
+        lam, lam_note = state.tv_lam(data, mask, None if maps is None else maps["maps"])
     key = (data.fingerprint, mask_id, kind, lam, method, iters)
     line_mask = rc_masks.is_line_mask(mask)
     st.caption(f"GRAPPA: default kernel, calibration from the mask's centre. CG-SENSE: "
                f"{cached.CG_ITERS} CG iterations, no regularisation. SENSE-TV: the TV page's "
                f"settings ({'ADMM' if method == 'gradient' else method.upper()}, {lam_note}, "
                f"{iters} iterations). CG-SENSE and SENSE-TV use the maps above.")
-    results: dict = st.session_state.setdefault("coils_results", {})
+    results = store.LruStore(
+        "coils_results", store.COIL_RESULTS, "Coils page result", "Coils page results",
+        describe=lambda k, e: f"{k[2]} maps, λ={k[3]:.2e}, {k[5]} TV iterations")
     run = st.button("Run", type="primary", key="coils_run",
                     help="Reconstruct with all four methods (results are kept per data, mask "
                          "and settings).")
@@ -149,7 +152,7 @@ with st.container(key="coils_recons"):
         return np.abs(cached.tv_image(data.kspace, mask, lam, method, iters, kind))
 
     if run:
-        entry = results.setdefault(key, {"images": {}, "errors": {}, "times": {}})
+        entry = results.get(key) or results.put(key, {"images": {}, "errors": {}, "times": {}})
         started = time.perf_counter()
         for i, name in enumerate(METHODS):
             if name in entry["images"]:
@@ -171,7 +174,8 @@ with st.container(key="coils_recons"):
         entry["elapsed"] = time.perf_counter() - started
         progress.empty()
 
-    entry = results.get(key)
+    entry = results.get(key)  # the result shown is the most recently used: never evicted
+    results.note()
     if entry is None:
         st.info("Press **Run** to reconstruct with zero-filling, GRAPPA, CG-SENSE and SENSE-TV "
                 "(a few seconds; the first SENSE run of an image size also compiles the solvers).")
@@ -242,20 +246,22 @@ with st.container(key="coils_gfactor"):
             st.error(f"g-factor failed: {exc}")
     else:
         n_rep = int(cfg["nrep"])
-        gresults: dict = st.session_state.setdefault("coils_gfactor", {})
+        gresults = store.LruStore("coils_gfactor", store.COIL_GFACTORS, "g-factor map",
+                                  describe=lambda k, g: f"{k[3]} pseudo-replicas")
         gkey = key[:3] + (n_rep,)
         how = (f"CG-SENSE by {n_rep} pseudo-replicas (Robson et al. 2008): the mask is not a "
                "regular line pattern, so there is no closed form")
         if run and gkey not in gresults:
             bar = st.progress(0.0, text=f"g-factor: {2 * n_rep} CG-SENSE reconstructions…")
             try:
-                gresults[gkey] = cached.replica_gfactor(
+                gresults.put(gkey, cached.replica_gfactor(
                     data.kspace, mask, kind, n_rep, on_progress=lambda f: bar.progress(
-                        min(f, 1.0), text=f"g-factor: {100 * f:.0f} % of {2 * n_rep} CG-SENSE"))
+                        min(f, 1.0), text=f"g-factor: {100 * f:.0f} % of {2 * n_rep} CG-SENSE")))
             except ValueError as exc:
                 st.error(f"g-factor failed: {exc}")
             bar.empty()
         g = gresults.get(gkey)
+        gresults.note()
         if g is None:
             st.info(f"Press **Run** to measure the g-factor: {how}.")
     if g is not None:

@@ -67,14 +67,29 @@ with st.sidebar:
     err_max = st.slider("Error scale", 0.01, 1.0, 0.2, 0.01, key="cmp_errmax",
                         help="Upper end of the colour scale of the error maps.")
 
+# Computing every method takes seconds the first time: say which one is running, at once (a
+# spinner shows only after half a second, so a run of shorter steps would show nothing).
+networks = [n for n, on in (("ResCNN", use_res), ("unrolled", use_unr))
+            if on and not data.multicoil and not traj_mode]
+steps = (["CG-SENSE"] if traj_mode else ["zero-filled"]) + (["TV"] if use_tv else []) + networks
+work = st.progress(0.0, text="Computing the reconstructions…")
+
+
+def working(name: str) -> None:
+    i = steps.index(name)
+    work.progress(i / len(steps), text=f"Computing {name} ({i + 1}/{len(steps)})…")
+
+
 if traj_mode:
     recons: dict[str, np.ndarray] = {"gridding": grid}
+    working("CG-SENSE")
     try:
         with st.spinner("CG on the NUFFT model…"):
             recons["CG-SENSE"] = cached.trajectory_cg(td.spec, td.samples)
     except ValueError as exc:
         st.error(f"CG-SENSE failed: {exc}")
     if use_tv:
+        working("TV")
         try:
             recons["TV"] = cached.trajectory_tv(td.spec, td.samples, float(lam), cfg["method"], tv_iters)
         except ValueError as exc:
@@ -84,8 +99,10 @@ if traj_mode:
                 "on non-Cartesian samples. Switch the Mask designer's Sampling to Cartesian mask "
                 "to compare them.")
 else:
+    working("zero-filled")
     recons = {"zero-filled": cached.zero_filled(data.kspace, mask)}
     if use_tv:
+        working("TV")
         try:
             recons["TV"] = np.abs(cached.tv_image(data.kspace, mask, float(lam), cfg["method"],
                                                   int(cfg["iters"]), cfg["maps"]))
@@ -96,6 +113,7 @@ else:
 for name, on in (("rescnn", use_res), ("unrolled", use_unr)):
     if not on or data.multicoil or traj_mode:
         continue
+    working("ResCNN" if name == "rescnn" else "unrolled")
     try:
         net = cached.pretrained(name)
         recons["ResCNN" if name == "rescnn" else "unrolled"] = np.abs(cached.network_recon(net, data.kspace, mask))
@@ -103,6 +121,8 @@ for name, on in (("rescnn", use_res), ("unrolled", use_unr)):
         st.warning(f"{name} is not available: {exc}")
     except ValueError as exc:
         st.error(f"{name} cannot reconstruct these data: {exc}")
+
+work.empty()
 
 if ys[1] - ys[0] < 8 or xs[1] - xs[0] < 8:
     st.error("The zoom region must be at least 8×8 pixels; showing the whole image.")

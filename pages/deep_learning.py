@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ui import cached, state, widgets
+from ui import cached, state, store, widgets
 from recon_core.figures import curves_figure, image_figure, snr_figure
 from recon_core.dl.config import DEFAULT_CONFIGS, TrainConfig
 
@@ -19,6 +21,7 @@ st.markdown(
     "measured k-space samples back, so it can never contradict the measurement."
 )
 
+REDRAW_S = 0.25  # live training curves redraw at most this often (each redraw resends them)
 MODEL_LABELS = {"rescnn": "ResCNN (residual CNN on the zero-filled image)",
                 "unrolled": "Unrolled network (CNN + data consistency, repeated)"}
 
@@ -83,7 +86,10 @@ if source == "pre-trained":
                 f"{t.accel:g}× {t.mask_kind} masks. " + (f"{scores} " if scores else "")
                 + "Its training curves are below.")
 else:
-    models: dict = st.session_state.setdefault("dl_models", {})
+    models = store.LruStore(
+        "dl_models", store.DL_MODELS, "trained network",
+        describe=lambda k, m: (f"{m.config.model}, {m.config.steps} steps; pressing Train with "
+                               "its settings loads it again from the model cache"))
     b1, b2, _ = st.columns([1, 1, 4])
     go = b1.button("Train", type="primary", key="dl_train", disabled=config is None,
                    help="Train with these settings, or load them from the cache if trained before.")
@@ -91,11 +97,14 @@ else:
     if config is not None:
         key = config.config_hash()
         if key in models:
-            trained = models[key]
+            trained = models.get(key)
         elif go:
             bar = st.progress(0.0, text="Preparing the training data…")
-            live = st.empty()
+            # one placeholder per curve: each redraw replaces the chart in place
+            live_cols = st.columns(2)
+            live = [c.empty() for c in live_cols]
             hist: dict[str, list] = {"step": [], "loss": [], "val_step": [], "val_psnr": []}
+            last_draw = [None]
 
             def on_progress(p) -> None:
                 hist["step"].append(p.step)
@@ -105,22 +114,26 @@ else:
                     hist["val_psnr"].append(p.val_psnr)
                 bar.progress(p.step / p.steps, text=f"Step {p.step}/{p.steps} · loss {p.loss:.2e}"
                              + (f" · validation {p.val_psnr:.2f} dB" if p.val_psnr is not None else ""))
-                if p.step % max(1, p.steps // 40) == 0 or p.step == p.steps:
-                    c1, c2 = live.container().columns(2)
+                # the first step at once, then a few times a second
+                if last_draw[0] is None or time.perf_counter() - last_draw[0] > REDRAW_S:
                     widgets.chart(curves_figure({"training loss": hist["loss"]}, x=hist["step"], xlabel="step",
-                                                title="Loss (MSE)", log_y=True), key=f"dl_live_loss_{p.step}", where=c1)
+                                                title="Loss (MSE)", log_y=True), key=f"dl_live_loss_{p.step}",
+                                  where=live[0])
                     widgets.chart(curves_figure({"validation PSNR": hist["val_psnr"]}, x=hist["val_step"],
                                                 xlabel="step", title="Validation PSNR (dB)"),
-                                  key=f"dl_live_val_{p.step}", where=c2)
+                                  key=f"dl_live_val_{p.step}", where=live[1])
+                    last_draw[0] = time.perf_counter()
 
             try:
                 trained = cached.train_or_load(config, on_progress)
             except (ValueError, FloatingPointError) as exc:
                 st.error(f"Training failed: {exc}")
             else:
-                models[key] = trained
+                models.put(key, trained)
+                models.note()
             bar.empty()
-            live.empty()
+            for slot in live:
+                slot.empty()
         else:
             step = cached.checkpoint_step(config)
             if step:
@@ -169,16 +182,18 @@ if trained is not None:
     n_eval = st.select_slider("Images", [4, 8, 16, 32, 64], value=8, key="dl_neval",
                               help="Seeded held-out images, never used for training; zero-filled and "
                                    "TV run on the very same inputs.")
-    evals: dict = st.session_state.setdefault("dl_evals", {})
+    evals = store.LruStore("dl_evals", store.DL_EVALS, "held-out evaluation",
+                           describe=lambda k, v: f"{k[1]} images, {k[2]:g}× {k[3]} masks")
     ekey = (cached.model_key(trained), int(n_eval), float(cfg["accel"]), cfg["mkind"])
     if st.button("Evaluate", key="dl_eval", help="Score the network, zero-filled and TV on the held-out set."):
         with st.spinner(f"Reconstructing {n_eval} images with three methods…"):
             res = cached.evaluate_network(trained, int(n_eval), float(cfg["accel"]), cfg["mkind"])
-        evals[ekey] = res
+        evals.put(ekey, res)
+        evals.note()
     if ekey in evals:
         rows = [{"method": meth, **{f"{k} mean": v[0] for k, v in stats.items()},
                  **{f"{k} std": v[1] for k, v in stats.items()}}
-                for meth, stats in evals[ekey].items()]
+                for meth, stats in evals.get(ekey).items()]
         st.dataframe(pd.DataFrame(rows).set_index("method").round(4))
 
     path = cached.model_file(trained)
