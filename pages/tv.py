@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import streamlit as st
@@ -36,16 +37,20 @@ class _Ramp:
         return self.solver.run(start, n)
 
 
-def live_iterations(y, mask, lam: float, method: str, config, reference, sens):
+def live_iterations(y, mask, lam: float, method: str, config, reference, sens, built=None):
     """``rc.tv_iterations(y, mask, lam, method, config=config, reference=reference, sens=sens,
-    chunk=CHUNK[method])``, but with the first chunks ramped up from one iteration (:class:`_Ramp`)."""
+    chunk=CHUNK[method])``, but with the first chunks ramped up from one iteration
+    (:class:`_Ramp`), and ``built`` (a problem of these data built before, with any λ and
+    reference: :func:`ui.cached.trajectory_problem`) instead of building the problem again."""
     from recon_core.recon.configs import resolve_config
     from recon_core.recon.driver import drive_chunks, make_solver
     from recon_core.recon.inputs import check_problem
     from recon_core.recon.problem import build_problem
 
     t_start = time.perf_counter()
-    problem = build_problem(check_problem(y, mask, lam, reference, sens))
+    checked = check_problem(y, mask, lam, reference, sens)
+    problem = (build_problem(checked) if built is None else
+               replace(built, lam=checked.lam, reference=checked.reference))
     cfg_ = resolve_config(method, config, None, None)
     for rec in drive_chunks(_Ramp(make_solver(method, problem, cfg_)), problem, cfg_.max_iter,
                             CHUNK[method], t_start):
@@ -110,7 +115,8 @@ if traj_mode:
     sampling = state.trajectory_summary()
     if cfg["lamauto"]:
         try:
-            choice = cached.trajectory_lam(td.spec, td.samples, td.noise_std)
+            with st.spinner("Choosing λ from the noise level…"):
+                choice = cached.trajectory_lam(td.spec, td.samples, td.noise_std)
             lam, lam_note = choice.lam, "automatic " + choice.describe()
         except ValueError as exc:
             st.warning(f"Automatic λ failed ({exc}); using λ = {float(cfg['lam']):.2e}.")
@@ -124,7 +130,8 @@ else:
     mask = state.current_mask(data)
     y = data.kspace * mask
     sens = cached.sens_maps(data.kspace, mask, cfg["maps"]) if data.multicoil else None
-    lam, lam_note = state.tv_lam(data, mask, sens)
+    with st.spinner("Choosing λ from the noise level…"):
+        lam, lam_note = state.tv_lam(data, mask, sens)
     truth, has_ref, sampling = data.truth, data.has_reference, state.mask_summary(data)
     zf = None
     st.caption(f"Data: {data.description}; {sampling}; {lam_note}."
@@ -176,8 +183,9 @@ elif run:
     bar = progress.progress(0.0, text="Starting (the first run of a method compiles it)…")
     try:
         last_draw = None
+        built = cached.trajectory_problem(td.spec, td.samples) if traj_mode else None
         for rec, snapshot in live_iterations(y, mask, lam, method, config,
-                                             truth if has_ref else None, sens):
+                                             truth if has_ref else None, sens, built):
             entry["history"].append(rec.without_image())  # numbers only: no tensor per record
             entry["elapsed"] = rec.elapsed_s
             if entry.get("image_iteration") != snapshot.iteration:  # a new chunk finished

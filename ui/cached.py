@@ -12,28 +12,41 @@ import streamlit as st
 import recon_core as rc
 import recon_core.kspace_tools as rc_kt
 
+# ---- cache sizes -----------------------------------------------------------------------------
+# These caches are shared by every visitor of the server process, so each has a cap on its
+# entries, set by the largest value it returns (images up to 384², the largest size; coil data
+# up to 16 coils, the built-in scans'; sizes of complex64 arrays):
+NUMBERS = 256  # metrics and λ choices: a few numbers, < 1 kB each
+IMAGES = 32  # one (H, W) image: at most 1.2 MB (complex64 at 384²), so at most 38 MB
+MASKS = 64  # bool (H, W): at most 0.15 MB each, 9 MB in all
+BIG_IMAGES = 16  # TV images, PSFs, edited k-space: at most 1.2–2.4 MB each, so at most 38 MB
+COIL_DATA = 6  # (C, H, W) complex64 coil data and maps: 19 MB at 16 coils × 384², so 113 MB
+SCANS = 4  # a built-in scan's record (its multi-coil k-space, about 10–20 MB)
+SAMPLES = 8  # non-Cartesian samples: up to 512 × 4096 complex64 (16 MB) each
+NETWORKS = 2  # the shipped networks (Keras models, several MB with their compiled functions)
 
-@st.cache_data(show_spinner=False, max_entries=32)
+
+@st.cache_data(show_spinner=False, max_entries=IMAGES)
 def phantom(size: int) -> np.ndarray:
     return rc.shepp_logan(size)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=IMAGES)
 def ellipses(size: int, seed: int) -> np.ndarray:
     return rc.random_ellipses(size, seed=seed)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=MASKS)
 def mask(shape: tuple[int, int], accel: float, kind: str, center_fraction: float | None, seed: int) -> np.ndarray:
     return rc.make_mask(shape, accel, kind=kind, center_fraction=center_fraction, seed=seed)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=IMAGES)
 def kspace(image: np.ndarray) -> np.ndarray:
     return rc.fft2c(image)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=COIL_DATA)
 def noisy_kspace(kspace: np.ndarray, snr_db: float, seed: int,
                  acquired: np.ndarray | None = None) -> np.ndarray:
     """K-space (any coils) plus noise at ``snr_db``: recon_core.noise's definition.
@@ -89,7 +102,7 @@ def scan_record(loaded, size, mode: str) -> dict:
     }
 
 
-@st.cache_data(show_spinner="Reading the built-in scan…", max_entries=4)
+@st.cache_data(show_spinner="Reading the built-in scan…", max_entries=SCANS)
 def builtin_scan(name: str) -> dict:
     """The record (:func:`scan_record`) of a built-in real scan, at its own size."""
     from recon_core.datasets import load_builtin
@@ -97,7 +110,7 @@ def builtin_scan(name: str) -> dict:
     return scan_record(load_builtin(name), "keep", "crop")
 
 
-@st.cache_data(show_spinner="Prewhitening the coils…", max_entries=16)
+@st.cache_data(show_spinner="Prewhitening the coils…", max_entries=COIL_DATA)
 def prewhitened(kspace: np.ndarray, noise: np.ndarray | None, acquired: np.ndarray | None):
     """(prewhitened k-space, its RSS image, the NoiseEstimate used), both scaled so that the
     RSS image has maximum 1. The noise covariance is the noise scan's, else the k-space
@@ -112,7 +125,7 @@ def prewhitened(kspace: np.ndarray, noise: np.ndarray | None, acquired: np.ndarr
     return (white / top).astype(np.complex64), (image / top).astype(np.float32), est
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@st.cache_data(show_spinner=False, max_entries=4)  # one per image size asked for: the home page uses 256
 def home_example(size: int) -> dict[str, np.ndarray]:
     """The home page's figure data, computed without TensorFlow.
 
@@ -131,7 +144,7 @@ def home_example(size: int) -> dict[str, np.ndarray]:
             "zero_filled": np.abs(zf).astype(np.float32)}
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=BIG_IMAGES)
 def edited_kspace(kspace: np.ndarray, **edit) -> tuple[np.ndarray, np.ndarray]:
     """The edited k-space and its image(s): (H, W) each, or (C, H, W) for multi-coil data."""
     e = rc_kt.KspaceEdit(**edit)
@@ -140,7 +153,7 @@ def edited_kspace(kspace: np.ndarray, **edit) -> tuple[np.ndarray, np.ndarray]:
     return k, rc.ifft2c(k)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=IMAGES)
 def zero_filled(kspace: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Zero-filled magnitude (float32 (H, W)); the RSS of coil images for multi-coil k-space."""
     if kspace.ndim == 3:
@@ -155,18 +168,18 @@ def sens_maps(kspace: np.ndarray, mask: np.ndarray, kind: str = "espirit") -> np
     return coil_maps(kspace, mask, kind)["maps"]
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=NUMBERS)
 def auto_lam(kspace: np.ndarray, mask: np.ndarray, sens: np.ndarray | None, noise_std: float | None):
     """``recon_core.auto_lambda`` of the masked k-space (an ``AutoLambda``)."""
     return rc.auto_lambda(kspace * mask, mask, sens=sens, noise_std=noise_std)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=BIG_IMAGES)
 def psf(mask: np.ndarray) -> tuple[np.ndarray, float]:
     return rc.point_spread_function(mask), rc.incoherence(mask)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_data(show_spinner=False, max_entries=NUMBERS)
 def metrics(reference: np.ndarray, image: np.ndarray) -> dict[str, float]:
     return rc.all_metrics(reference, image)
 
@@ -174,7 +187,7 @@ def metrics(reference: np.ndarray, image: np.ndarray) -> dict[str, float]:
 # ---- deep learning ------------------------------------------------------------------------
 
 
-@st.cache_resource(show_spinner="Loading the pre-trained network…")
+@st.cache_resource(show_spinner="Loading the pre-trained network…", max_entries=NETWORKS)
 def pretrained(name: str):
     from recon_core.dl.pretrained import load_pretrained
 
@@ -193,7 +206,7 @@ def model_key(trained) -> str:
     return trained.config.config_hash() + (str(trained.path) if trained.path else "")
 
 
-@st.cache_data(show_spinner="Running the network…", max_entries=64)
+@st.cache_data(show_spinner="Running the network…", max_entries=IMAGES)
 def _network_recon(_trained, key: str, kspace: np.ndarray, mask: np.ndarray) -> np.ndarray:
     from recon_core.dl.models import reconstruct
 
@@ -204,7 +217,7 @@ def network_recon(trained, kspace: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return _network_recon(trained, model_key(trained), kspace, mask)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=NUMBERS)
 def _evaluate(_trained, key: str, n: int, accel: float, kind: str) -> dict:
     from recon_core.dl.evaluation import evaluate
 
@@ -232,7 +245,7 @@ def model_file(trained):
     return p
 
 
-@st.cache_data(show_spinner="Running TV…", max_entries=64)
+@st.cache_data(show_spinner="Running TV…", max_entries=BIG_IMAGES)
 def tv_image(kspace: np.ndarray, mask: np.ndarray, lam: float, method: str, iters: int,
              maps: str = "espirit") -> np.ndarray:
     sens = sens_maps(kspace, mask, maps) if kspace.ndim == 3 else None
@@ -241,7 +254,7 @@ def tv_image(kspace: np.ndarray, mask: np.ndarray, lam: float, method: str, iter
     return rc.reconstruct_tv(kspace * mask, mask, lam, method, max_iter=iters, sens=sens).image
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=BIG_IMAGES)
 def png_row(images: list[np.ndarray]) -> bytes:
     """Images side by side as one 8-bit greyscale PNG, on the first image's scale."""
     import io
@@ -276,7 +289,7 @@ def noise_study() -> dict | None:
 # ---- coils page ---------------------------------------------------------------------------
 
 
-@st.cache_data(show_spinner="Estimating coil sensitivities…", max_entries=16)
+@st.cache_data(show_spinner="Estimating coil sensitivities…", max_entries=COIL_DATA)
 def coil_maps(kspace: np.ndarray, mask: np.ndarray, kind: str = "espirit") -> dict:
     """Coil sensitivity maps of multi-coil k-space from its undersampled calibration region.
 
@@ -324,14 +337,14 @@ def coil_maps(kspace: np.ndarray, mask: np.ndarray, kind: str = "espirit") -> di
             "calib_shape": None}
 
 
-@st.cache_data(show_spinner="Simulating coils…", max_entries=16)
+@st.cache_data(show_spinner="Simulating coils…", max_entries=COIL_DATA)
 def simulated_coils(image: np.ndarray, n_coils: int) -> np.ndarray:
     """Noiseless k-space (complex64 (n_coils, H, W)) of ``image`` seen by
     :func:`recon_core.coils.simulate_sens_maps` coils; its coil RSS is ``|image|``."""
     return rc.simulate_multicoil(image, int(n_coils))[0]
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=COIL_DATA)
 def coil_images(kspace: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(coil images, complex64 (C, H, W); their root-sum-of-squares, float32 (H, W)) of the
     k-space as it is (fully sampled, or as acquired)."""
@@ -339,7 +352,7 @@ def coil_images(kspace: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return images.astype(np.complex64), rc.rss(images)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=IMAGES)
 def sense_combined(kspace: np.ndarray, mask: np.ndarray, kind: str) -> np.ndarray:
     """|SENSE combination| (float32 (H, W)) of the coil images of ``kspace`` as it is, with
     the maps estimated from ``kspace * mask`` (:func:`coil_maps`)."""
@@ -349,7 +362,7 @@ def sense_combined(kspace: np.ndarray, mask: np.ndarray, kind: str) -> np.ndarra
     return np.abs(sens_combine(images, coil_maps(kspace, mask, kind)["maps"])).astype(np.float32)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=IMAGES)
 def grappa_recon(kspace: np.ndarray, mask: np.ndarray) -> dict:
     """GRAPPA (:func:`recon_core.recon.grappa.grappa`, default kernel) of ``kspace * mask``:
     ``image`` (float32 (H, W), coil RSS), ``n_patterns``, ``unfilled``, ``calib_shape``,
@@ -364,7 +377,7 @@ def grappa_recon(kspace: np.ndarray, mask: np.ndarray) -> dict:
 CG_ITERS = 30  # CG-SENSE iterations on the Coils page (and in its pseudo-replicas)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=IMAGES)
 def cg_sense(kspace: np.ndarray, mask: np.ndarray, maps: str, iters: int = CG_ITERS) -> np.ndarray:
     """|CG-SENSE| (float32 (H, W)): unregularised least squares by CG from zero
     (:func:`recon_core.reconstruct_cg`), maps of kind ``maps`` (:func:`coil_maps`)."""
@@ -372,7 +385,7 @@ def cg_sense(kspace: np.ndarray, mask: np.ndarray, maps: str, iters: int = CG_IT
     return np.abs(rc.reconstruct_cg(kspace * mask, mask, sens, max_iter=int(iters)).image)
 
 
-@st.cache_data(show_spinner="Computing the g-factor…", max_entries=16)
+@st.cache_data(show_spinner="Computing the g-factor…", max_entries=IMAGES)
 def analytic_gfactor(kspace: np.ndarray, mask: np.ndarray, maps: str, accel: int,
                      axis: int) -> np.ndarray:
     """Analytic SENSE g-factor (float32 (H, W), NaN outside the maps' support) for every
@@ -412,7 +425,7 @@ def replica_gfactor(kspace: np.ndarray, mask: np.ndarray, maps: str, n_replicas:
 # (ui.state.trajectory_spec), so that every cached function below has hashable arguments.
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=SAMPLES)
 def trajectory(spec: tuple):
     """The :class:`recon_core.trajectories.Trajectory` of ``spec`` (immutable: shared)."""
     kind, shape, n_readouts, n_samples, golden, density = spec
@@ -420,7 +433,7 @@ def trajectory(spec: tuple):
                               density=float(density))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=SAMPLES)
 def trajectory_dcf(spec: tuple) -> tuple[np.ndarray, str]:
     """(density compensation weights (K,) float32, how they were computed)."""
     traj = trajectory(spec)
@@ -431,13 +444,13 @@ def trajectory_dcf(spec: tuple) -> tuple[np.ndarray, str]:
     return np.asarray(dcf(traj, method="auto"), np.float32).reshape(-1), how
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=IMAGES)
 def trajectory_psf(spec: tuple) -> np.ndarray:
     """PSF (float32 (H, W), peak 1) of the density-compensated trajectory."""
     return rc.trajectory_psf(trajectory(spec), trajectory_dcf(spec)[0])
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=SAMPLES)
 def trajectory_samples(spec: tuple, source: str, snr: int | None, seed: int,
                        image: np.ndarray) -> dict:
     """Non-Cartesian samples of the working image along the trajectory ``spec``.
@@ -476,20 +489,20 @@ def trajectory_samples(spec: tuple, source: str, snr: int | None, seed: int,
                    "trajectory's points)"}
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=IMAGES)
 def trajectory_gridding(spec: tuple, samples: np.ndarray) -> np.ndarray:
     """Gridding image (complex64 (H, W)): density-compensated adjoint NUFFT."""
     w, _ = trajectory_dcf(spec)
     return rc.gridding(samples, trajectory(spec), dcf=w).image
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=IMAGES)
 def trajectory_cg(spec: tuple, samples: np.ndarray, iters: int = CG_ITERS) -> np.ndarray:
     """|CG| (float32 (H, W)): least squares on the NUFFT model by CG from zero."""
     return np.abs(rc.reconstruct_cg(samples, trajectory(spec), None, max_iter=int(iters)).image)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=NUMBERS)
 def trajectory_lam(spec: tuple, samples: np.ndarray, noise_std: float | None):
     """``auto_lambda_noncartesian`` of the samples (an ``AutoLambda``)."""
     from recon_core.recon import auto_lambda_noncartesian
@@ -497,7 +510,20 @@ def trajectory_lam(spec: tuple, samples: np.ndarray, noise_std: float | None):
     return auto_lambda_noncartesian(samples, trajectory(spec), noise_std=noise_std)
 
 
-@st.cache_data(show_spinner="Running TV…", max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=SAMPLES)
+def trajectory_problem(spec: tuple, samples: np.ndarray):
+    """The TV problem (``recon_core.recon.problem.TVProblem``, λ = 0, no reference) of the
+    non-Cartesian samples, for the TV page's live solve. Its NUFFT's Toeplitz kernel and start
+    image take about half a second at 256² and depend on neither λ nor the solver, so a new λ
+    starts at once (immutable tensors: shared). Pages set λ and the reference with
+    ``dataclasses.replace``."""
+    from recon_core.recon.inputs import check_problem
+    from recon_core.recon.problem import build_problem
+
+    return build_problem(check_problem(samples, trajectory(spec), 0.0, None, None))
+
+
+@st.cache_data(show_spinner="Running TV…", max_entries=BIG_IMAGES)
 def trajectory_tv(spec: tuple, samples: np.ndarray, lam: float, method: str, iters: int) -> np.ndarray:
     """|TV| (float32 (H, W)) of the non-Cartesian samples."""
     if method == "gradient":
@@ -505,7 +531,7 @@ def trajectory_tv(spec: tuple, samples: np.ndarray, lam: float, method: str, ite
     return np.abs(rc.reconstruct_tv(samples, trajectory(spec), lam, method, max_iter=int(iters)).image)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=IMAGES)
 def gridded_kspace(spec: tuple, samples: np.ndarray) -> np.ndarray:
     """|Cartesian k-space| (float32 (H, W), DC at the centre, max 1) of the gridding image
     (NumPy's FFT, as in :func:`home_example`: the mask designer does not load TensorFlow)."""
