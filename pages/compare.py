@@ -32,7 +32,8 @@ if traj_mode:
     tv_iters = min(int(cfg["iters"]), TRAJ_TV_ITERS)
     if cfg["lamauto"]:
         try:
-            choice = cached.trajectory_lam(td.spec, td.samples, td.noise_std)
+            with st.spinner("Choosing λ from the noise level…"):
+                choice = cached.trajectory_lam(td.spec, td.samples, td.noise_std)
             lam, lam_note = choice.lam, "automatic " + choice.describe()
         except ValueError as exc:
             lam, lam_note = float(cfg["lam"]), f"λ = {float(cfg['lam']):.2e} ({exc})"
@@ -46,7 +47,8 @@ else:
     tv_iters = int(cfg["iters"])
     try:
         tv_sens = cached.sens_maps(data.kspace, mask, cfg["maps"]) if data.multicoil else None
-        lam, lam_note = state.tv_lam(data, mask, tv_sens)
+        with st.spinner("Choosing λ from the noise level…"):
+            lam, lam_note = state.tv_lam(data, mask, tv_sens)
     except ValueError as exc:  # no coil maps for these data: TV says so below
         lam, lam_note = float(cfg["lam"]), f"λ = {float(cfg['lam']):.2e} ({exc})"
     st.caption(f"Data: {data.description}; {sampling}; TV with {lam_note} "

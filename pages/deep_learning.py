@@ -196,7 +196,8 @@ if trained is not None:
                 for meth, stats in evals.get(ekey).items()]
         st.dataframe(pd.DataFrame(rows).set_index("method").round(4))
 
-    path = cached.model_file(trained)
+    with st.spinner("Preparing the model file…"):
+        path = cached.model_file(trained)
     st.download_button("Download the .keras model", data=path.read_bytes(), file_name=f"{arch}.keras",
                        mime="application/octet-stream", key="dl_download",
                        help="Load it with keras.models.load_model after `import recon_core`.")

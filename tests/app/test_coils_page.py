@@ -134,3 +134,18 @@ def test_grappa_that_blows_up_is_flagged():
     run(at)
     assert not errors(at), errors(at)
     assert any("brighter than the zero-filled" in w.value for w in at.warning)
+
+
+def test_results_beyond_the_cap_are_dropped_with_a_note(monkeypatch):
+    from ui import store
+
+    monkeypatch.setattr(store, "COIL_RESULTS", 1)  # the page reads the cap on every run
+    at = run(open_page("coils", {**SMALL, "lam": "0.001", "iters": "5"}))
+    assert not [i.value for i in at.info if "memory bounded" in i.value]
+    at.number_input(key="w_lam").set_value(0.002).run()
+    run(at)
+    (note,) = [i.value for i in at.info if "memory bounded" in i.value]
+    assert note.startswith("An older Coils page result (espirit maps, λ=1.00e-03, 5 TV iterations)")
+    (key,) = at.session_state["coils_results"].keys()
+    assert key[3] == 0.002  # the newest is kept, and shown
+    assert len(metrics(at, "PSNR")) == 4

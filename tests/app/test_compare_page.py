@@ -24,6 +24,7 @@ def test_toggles_zoom_and_error_scale():
     at.toggle(key="cmp_unrolled").set_value(False)
     at.toggle(key="cmp_tv").set_value(False).run()
     assert list(at.dataframe[0].value.index) == ["zero-filled"]
+    assert not at.get("progress")  # the progress of the computations is gone once they are done
     at.slider(key="cmp_rows").set_value((32, 96))
     at.slider(key="cmp_cols").set_value((10, 74))
     at.slider(key="cmp_errmax").set_value(0.5).run()

@@ -110,3 +110,20 @@ def test_noise_comparison_is_plotted_for_every_image_set():
         table = at.dataframe[-1].value
         assert list(table.columns) == ["∞", "40 dB", "30 dB", "20 dB"]
         assert {"zero_filled", "tv", "rescnn", "unrolled", "TV λ (tuned)"} <= set(table.index)
+
+
+def test_trained_networks_beyond_the_cap_are_dropped_with_a_note(monkeypatch):
+    from ui import store
+
+    monkeypatch.setattr(store, "DL_MODELS", 1)  # the page reads the cap on every run
+    at = tiny(open_page("deep_learning", {"size": "64"}), "rescnn")
+    at.button(key="dl_train").click().run()
+    assert not [i.value for i in at.info if "memory bounded" in i.value]
+    at.number_input(key="dl_seed").set_value(2).run()
+    at.button(key="dl_train").click().run()
+    assert not errors(at)
+    (note,) = [i.value for i in at.info if "memory bounded" in i.value]
+    assert note.startswith("An older trained network (rescnn, 4 steps; pressing Train")
+    (model,) = at.session_state["dl_models"].values()
+    assert model.config.seed == 2  # the newest is kept, and shown
+    assert any(m.label == "PSNR" for m in at.metric)
