@@ -44,7 +44,8 @@ def _export(module: str, *names: str) -> None:
 
 _export("recon_core.coils", "coil_zero_filled", "estimate_sens_maps", "rss", "simulate_multicoil")
 _export("recon_core.phantoms", "ellipses_dataset", "random_ellipses", "shepp_logan")
-_export("recon_core.ops.fft", "fft2c", "ifft2c", "fft2c_tf", "ifft2c_tf")
+_export("recon_core.ops.fftc", "fft2c", "ifft2c")  # NumPy only: no TensorFlow
+_export("recon_core.ops.fft", "fft2c_tf", "ifft2c_tf")
 _export("recon_core.ops.sampling", "forward_op", "adjoint_op")
 _export("recon_core.ops.coils", "sense_forward", "sense_adjoint")
 _export("recon_core.masks", "MASK_KINDS", "MIN_CALIB_2D", "make_mask", "default_center_fraction",

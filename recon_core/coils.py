@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike
 
 from recon_core.checks import as_array, as_mask, check_int, check_positive
 from recon_core.masks.analysis import centred_calibration_block
-from recon_core.ops.fft import fft2c, ifft2c
+from recon_core.ops.fftc import fft2c, ifft2c
 
 __all__ = [
     "rss",

@@ -40,7 +40,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from recon_core.checks import as_array, as_mask, check_int, check_positive
-from recon_core.ops.fft import fft2c, ifft2c
+from recon_core.ops.fftc import fft2c, ifft2c
 
 __all__ = ["sense_gfactor", "sense_unfold", "pseudo_replica_gfactor"]
 

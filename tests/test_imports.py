@@ -62,6 +62,28 @@ def test_home_page_renders_without_tensorflow():
         f"rendering Home loaded {[m for m in HEAVY if result[m]]}"
 
 
+def test_explorer_and_mask_designer_render_without_tensorflow():
+    # a visitor who only explores k-space and masks never pays for importing TensorFlow
+    result = _run_python(textwrap.dedent(f"""
+        import json, sys
+        from streamlit.testing.v1 import AppTest
+        at = AppTest.from_file("streamlit_app.py", default_timeout=120).run()
+        out = {{}}
+        for page in ("explorer", "masks"):
+            at.switch_page(f"pages/{{page}}.py").run()
+            out[page] = {{"exception": [str(e.value) for e in at.exception],
+                         "charts": len(at.get("plotly_chart"))}}
+        at.slider(key="w_accel").set_value(8.0).run()
+        out["masks_8x"] = {{"exception": [str(e.value) for e in at.exception]}}
+        print(json.dumps({{**out, **{{m: m in sys.modules for m in {HEAVY!r}}}}}))
+    """))
+    for page in ("explorer", "masks"):
+        assert result[page]["exception"] == [] and result[page]["charts"] >= 4, result
+    assert result["masks_8x"]["exception"] == [], result
+    assert {m: result[m] for m in HEAVY} == {m: False for m in HEAVY}, \
+        f"the explorer or mask designer loaded {[m for m in HEAVY if result[m]]}"
+
+
 # --------------------------------------------------------------------- static import walking
 
 

@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from recon_core.ops.fft import ifft2c
+from recon_core.ops.fftc import ifft2c
 
 __all__ = ["LoadedData"]
 

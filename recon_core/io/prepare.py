@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from recon_core.checks import as_array
-from recon_core.ops.fft import fft2c, ifft2c
+from recon_core.ops.fftc import fft2c, ifft2c
 from recon_core.io.limits import DEFAULT_LIMITS, DataLoadError, LoadLimits
 from recon_core.io.loaded import LoadedData
 

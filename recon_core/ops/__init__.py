@@ -10,8 +10,10 @@
 :func:`sense`              ``M F S``
 =========================  ====================================================
 
-The NumPy functions :func:`fft2c`, :func:`ifft2c`, :func:`forward_op`, :func:`adjoint_op`,
-:func:`sense_forward` and :func:`sense_adjoint` are thin wrappers around these operators.
+The NumPy functions :func:`forward_op`, :func:`adjoint_op`, :func:`sense_forward` and
+:func:`sense_adjoint` are thin wrappers around these operators; :func:`fft2c` and
+:func:`ifft2c` compute the same transform as :class:`FFT2` in NumPy (``ops.fftc``, no
+TensorFlow).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from recon_core.lazy import lazy_exports as _lazy_exports
 _WHERE = {
     **dict.fromkeys(["LinearOperator", "Composed", "Identity", "Adjoint",
                      "estimate_norm", "abs2", "inner"], "recon_core.ops.base"),
-    **dict.fromkeys(["FFT2", "fft2c", "ifft2c", "fft2c_tf", "ifft2c_tf", "fft2_ortho",
-                     "ifft2_ortho"], "recon_core.ops.fft"),
+    **dict.fromkeys(["FFT2", "fft2c_tf", "ifft2c_tf", "fft2_ortho", "ifft2_ortho"],
+                    "recon_core.ops.fft"),
+    **dict.fromkeys(["fft2c", "ifft2c"], "recon_core.ops.fftc"),  # NumPy only: no TensorFlow
     **dict.fromkeys(["Sampling", "single_coil", "forward_op", "adjoint_op"],
                     "recon_core.ops.sampling"),
     **dict.fromkeys(["CoilSensitivities", "sense", "sense_forward", "sense_adjoint"],

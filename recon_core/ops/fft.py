@@ -1,4 +1,6 @@
-"""The centred orthonormal 2D FFT: the operator and the NumPy functions built on it.
+"""The centred orthonormal 2D FFT as a TensorFlow operator (the NumPy functions
+:func:`fft2c`/:func:`ifft2c` live in :mod:`recon_core.ops.fftc`, which does not import
+TensorFlow, and are re-exported here).
 
 Conventions (fastMRI's ``fftc``): image and k-space both have their origin in the centre of
 the array, at index ``(H // 2, W // 2)``, and the transform is unitary::
@@ -19,10 +21,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import tensorflow as tf
-from numpy.typing import ArrayLike
 
-from recon_core.checks import as_array
 from recon_core.ops.base import Identity, LinearOperator
+from recon_core.ops.fftc import fft2c, ifft2c  # noqa: F401 (re-exported)
 
 __all__ = ["FFT2", "fft2c", "ifft2c", "fft2c_tf", "ifft2c_tf", "fft2_ortho", "ifft2_ortho"]
 
@@ -100,48 +101,3 @@ class FFT2(LinearOperator):
 
     def norm_bound(self):
         return 1.0
-
-
-
-def fft2c(image: ArrayLike) -> np.ndarray:
-    """Centred orthonormal 2D FFT (NumPy in, NumPy out; :class:`FFT2` does the work).
-
-    Args:
-        image: real or complex array, shape (..., H, W), origin at (H // 2, W // 2).
-
-    Returns:
-        kspace: complex64, shape (..., H, W), DC at index (H // 2, W // 2), ortho-normalised,
-        so that ``np.linalg.norm(kspace) == np.linalg.norm(image)``.
-
-    Raises:
-        ValueError: fewer than two axes, empty input or NaN/Inf values.
-
-    :Examples:
-
-    >>> import numpy as np
-    >>> k = fft2c(np.ones((4, 4)))
-    >>> float(abs(k[2, 2]))  # all energy at DC: sqrt(16)
-    4.0
-    """
-    x = as_array(image, "image", dtype=np.complex64)
-    return FFT2(x.shape[-2:]).apply(tf.constant(x)).numpy()
-
-
-def ifft2c(kspace: ArrayLike) -> np.ndarray:
-    """Centred orthonormal 2D inverse FFT, the exact inverse (and adjoint) of :func:`fft2c`.
-
-    Args:
-        kspace: complex array, shape (..., H, W), DC at index (H // 2, W // 2).
-
-    Returns:
-        image: complex64, shape (..., H, W).
-
-    :Examples:
-
-    >>> import numpy as np
-    >>> x = np.arange(6.0).reshape(2, 3)
-    >>> bool(np.allclose(ifft2c(fft2c(x)), x, atol=1e-5))
-    True
-    """
-    k = as_array(kspace, "kspace", dtype=np.complex64)
-    return FFT2(k.shape[-2:]).apply_adjoint(tf.constant(k)).numpy()

@@ -71,7 +71,7 @@ from numpy.typing import ArrayLike
 from recon_core.checks import as_array, as_mask, check_int, check_positive
 from recon_core.coils import rss
 from recon_core.masks.analysis import calibration_slices
-from recon_core.ops.fft import ifft2c
+from recon_core.ops.fftc import ifft2c
 
 __all__ = ["AMPLIFIED", "GrappaResult", "grappa", "grappa_calibration_block"]
 

@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from recon_core.checks import as_array, as_mask
-from recon_core.ops.fft import ifft2c
+from recon_core.ops.fftc import ifft2c
 
 __all__ = ["zero_filled"]
 
@@ -29,7 +29,7 @@ def zero_filled(kspace: ArrayLike, mask: ArrayLike | None = None) -> np.ndarray:
     :Examples:
 
     >>> import numpy as np
-    >>> from recon_core.ops.fft import fft2c
+    >>> from recon_core.ops.fftc import fft2c
     >>> x = np.zeros((8, 8)); x[2:6, 2:6] = 1
     >>> bool(np.allclose(np.abs(zero_filled(fft2c(x), np.ones((8, 8), bool))), x, atol=1e-6))
     True
