@@ -174,13 +174,49 @@ def init() -> Settings:
     return st.session_state["cfg"]
 
 
+_ENTRY_POINT_RAN = False  # process-wide: streamlit_app.py has run, so Streamlit ignores pages/
+
+
+def entry_point_ran() -> None:
+    """Called by ``streamlit_app.py`` on every run: its ``st.navigation`` is in charge."""
+    global _ENTRY_POINT_RAN
+    _ENTRY_POINT_RAN = True
+
+
+def _leave_legacy_navigation() -> None:
+    """Hand a deep-linked first run over to the entry point's navigation.
+
+    A server treats a ``pages/`` folder as Streamlit's legacy multipage app until some run calls
+    ``st.navigation``. So when the first visitor of a fresh server opens a shared link such as
+    ``/masks?accel=8``, Streamlit runs ``pages/masks.py`` directly: without the entry point's page
+    list, page config and per-run hooks, and it keeps doing so for every visitor until someone
+    opens the home page. Calling ``st.navigation`` switches the whole server to the entry point's
+    navigation, and a rerun then draws the same URL through it (once per session at most).
+    """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or st.session_state.get("left_legacy_navigation"):
+        return
+    st.session_state["left_legacy_navigation"] = True
+    from pathlib import Path
+
+    # the same scripts, hence the same URL paths, as the entry point's pages: the URL is kept
+    folder = Path(ctx.main_script_path).parent / "pages"
+    st.navigation([st.Page(str(p)) for p in sorted(folder.glob("*.py"))], position="hidden")
+    st.rerun()
+
+
 def cfg() -> Settings:
     """The shared settings of this session (created by :func:`init` in ``streamlit_app.py``).
 
     A page can run without the entry point: Streamlit's legacy ``pages/`` mode runs a
-    deep-linked page directly on a server's very first script run (and AppTest does the same
-    when it switches page before its first run). The settings are then initialised here.
+    deep-linked page directly on a server's very first script run (handed over to the entry
+    point by a rerun, :func:`_leave_legacy_navigation`), and AppTest does the same when it
+    switches page. The settings are then initialised here.
     """
+    if not _ENTRY_POINT_RAN:
+        _leave_legacy_navigation()
     if "cfg" not in st.session_state:
         return init()
     return st.session_state["cfg"]
