@@ -242,12 +242,13 @@ def image_figure(
         x, y, xl, yl = kx, ky, "kx", "ky"
     else:
         x, y, xl, yl = None, None, "x", "y"
-    fig = go.Figure(heatmap_trace(a, zmin, zmax, _scale, value_label=value_label, xl=xl, yl=yl, x=x, y=y,
-                             percent=percent, min_levels=min_levels, unit=unit))
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", title=yl)
-    fig.update_xaxes(constrain="domain", title=xl)
-    fig.update_layout(title=title, height=height, **_LAYOUT)
-    return fig
+    trace = heatmap_trace(a, zmin, zmax, _scale, value_label=value_label, xl=xl, yl=yl, x=x, y=y,
+                          percent=percent, min_levels=min_levels, unit=unit)
+    # one construction with the whole layout: plotly's update_* calls cost ~15 ms per figure
+    return go.Figure(data=[trace], layout=dict(
+        title=dict(text=title), height=height, **_LAYOUT,
+        yaxis=dict(autorange="reversed", scaleanchor="x", constrain="domain", title=dict(text=yl)),
+        xaxis=dict(constrain="domain", title=dict(text=xl))))
 
 
 def images_row(
