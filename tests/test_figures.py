@@ -114,4 +114,4 @@ def test_decibels_are_relative_to_the_maximum_and_floored():
 def test_figures_carry_a_small_dark_template():
     fig = image_figure(np.zeros((2, 2)))
     assert fig.layout.template.layout.paper_bgcolor == "rgb(17,17,17)"
-    assert len(fig.layout.template.to_plotly_json().__repr__()) < 1500
+    assert len(fig.layout.template.to_plotly_json().__repr__()) < 1500  # plotly_dark: 6,800
