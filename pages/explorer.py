@@ -76,9 +76,6 @@ with st.sidebar:
                      disabled=not spike_on, help="Added to the sample at (ky, kx).")
     dc = st.slider("DC scaling", 0.0, 3.0, 1.0, 0.05, key="ex_dc",
                    help="Multiply the central (DC) sample: changes the mean brightness only.")
-    st.header("Display")
-    level = st.slider("Level", 0.0, 1.5, 0.5, 0.01, key="ex_level", help="Centre of the grey window.")
-    width = st.slider("Window", 0.05, 2.0, 1.0, 0.01, key="ex_width", help="Width of the grey window.")
 
 edit = dict(
     lowpass=None if lowpass >= 1.5 else lowpass,
@@ -105,11 +102,22 @@ if data.multicoil:
 else:
     mag, k_show, img_show = np.abs(img), k, img
     mag_title = "Image magnitude"
-lo, hi = level - width / 2, level + width / 2
+
+
+@st.fragment
+def magnitude_panel(mag: np.ndarray, title: str) -> None:
+    """The magnitude image and its grey window: moving Level/Window reruns only this part."""
+    c = st.columns(2)
+    level = c[0].slider("Level", 0.0, 1.5, 0.5, 0.01, key="ex_level", help="Centre of the grey window.")
+    width = c[1].slider("Window", 0.05, 2.0, 1.0, 0.01, key="ex_width", help="Width of the grey window.")
+    lo, hi = level - width / 2, level + width / 2
+    widgets.chart(image_figure(mag, title, zmin=lo, zmax=hi, value_label="|x|", percent=True),
+                  key="ex_mag")
+
+
 col1, col2 = st.columns(2)
 with col1:
-    widgets.chart(image_figure(mag, mag_title, zmin=lo, zmax=hi, value_label="|x|", percent=True),
-                  key="ex_mag")
+    magnitude_panel(mag, mag_title)
     widgets.chart(image_figure(np.degrees(np.angle(img_show)), "Image phase", zmin=-180, zmax=180,
                                colorscale="twilight", value_label="phase", unit="°"), key="ex_phase")
 with col2:

@@ -159,6 +159,23 @@ def mask_panel(mask: np.ndarray, label: str, key: str) -> None:
                                                 height=320), key=f"{key}_err")
 
 
+@st.fragment
+def second_mask_panel() -> None:
+    """Mask B and its settings: changing them reruns only this panel, not the whole page."""
+    c = st.columns(3)
+    kind2 = c[0].selectbox("Kind B", rc.MASK_KINDS, index=rc.MASK_KINDS.index("poisson"), key="mk_kind2",
+                           help="Kind of the second mask.")
+    accel2 = c[1].number_input("Acceleration B", 1.0, 16.0, float(cfg["accel"]), 0.5, key="mk_accel2",
+                               help="Acceleration of the second mask.")
+    seed2 = c[2].number_input("Seed B", 0, 10_000, 0, key="mk_seed2", help="Seed of the second mask.")
+    try:
+        mask2 = cached.mask(shape, float(accel2), kind2, None, int(seed2))
+    except ValueError as exc:
+        st.error(f"Second mask rejected: {exc}")
+    else:
+        mask_panel(mask2, "B", "mk_b")
+
+
 mask = state.current_mask(data)
 if warning := state.calibration_warning(data, mask):
     st.warning(warning)
@@ -168,18 +185,7 @@ if compare:
         st.subheader(state.mask_summary(data))
         mask_panel(mask, "A", "mk_a")
     with right:
-        c = st.columns(3)
-        kind2 = c[0].selectbox("Kind B", rc.MASK_KINDS, index=rc.MASK_KINDS.index("poisson"), key="mk_kind2",
-                               help="Kind of the second mask.")
-        accel2 = c[1].number_input("Acceleration B", 1.0, 16.0, float(cfg["accel"]), 0.5, key="mk_accel2",
-                                   help="Acceleration of the second mask.")
-        seed2 = c[2].number_input("Seed B", 0, 10_000, 0, key="mk_seed2", help="Seed of the second mask.")
-        try:
-            mask2 = cached.mask(shape, float(accel2), kind2, None, int(seed2))
-        except ValueError as exc:
-            st.error(f"Second mask rejected: {exc}")
-        else:
-            mask_panel(mask2, "B", "mk_b")
+        second_mask_panel()
 else:
     st.subheader(state.mask_summary(data))
     mask_panel(mask, "Mask", "mk_a")
