@@ -107,3 +107,47 @@ def shot(page, name: str) -> Path:
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 10_000, f"screenshot {name} is suspiciously small"
     return path
+
+
+# ---- helpers by key and test id (appended for test_isolation.py) --------------------------
+
+
+def wait_script_idle(page, timeout: float = 90_000) -> None:
+    """Wait until the app's script run is over (``data-test-script-state`` is ``notRunning``)."""
+    page.wait_for_timeout(300)  # let a rerun that was just triggered start
+    page.wait_for_function(
+        "() => { const a = document.querySelector('[data-testid=\"stApp\"]');"
+        " return a && a.getAttribute('data-test-script-state') === 'notRunning'; }",
+        timeout=timeout, polling=100,
+    )
+    wait_idle(page, timeout)
+
+
+def open_page(page, title: str, heading: str | None = None) -> None:
+    """Open a page through the sidebar, as a visitor would, and wait for its run to finish."""
+    page.locator('[data-testid="stSidebarNavLink"]', has_text=title).first.click()
+    page.get_by_role("heading", name=heading or title).first.wait_for()
+    wait_script_idle(page)
+
+
+def choose(page, key: str, option: str) -> None:
+    """Pick ``option`` in the select box with widget key ``key``."""
+    page.locator(f'.st-key-{key} [data-testid="stSelectbox"]').click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_script_idle(page)
+
+
+def selected(page, key: str) -> str:
+    """The option shown by the select box with widget key ``key``."""
+    return page.locator(f".st-key-{key} input").first.input_value()
+
+
+def slider_value(page, key: str) -> float:
+    """The value of the (single-thumb) slider with widget key ``key``."""
+    return float(page.locator(f'.st-key-{key} input[type="range"]').first.input_value())
+
+
+def captions(page, prefix: str = "") -> list[str]:
+    """The page's captions (``st.caption``) that start with ``prefix``."""
+    return [t for t in page.locator('[data-testid="stCaptionContainer"]').all_inner_texts()
+            if t.startswith(prefix)]
