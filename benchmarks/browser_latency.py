@@ -501,12 +501,11 @@ def bench_mask_accel(s: Session, repeats: int) -> list[dict]:
 def bench_mask_accel_walk(s: Session, repeats: int) -> list[dict]:
     """A new acceleration at every step: 1.0, 1.5, 2.0, ... (back down from 16), then 4.0 again."""
     _press_untimed(s, "w_accel", ["Home"], "acceleration to 1.0")
-    runs, value = [], 1.0
+    runs = []
     for i in range(repeats + 1):
         up = (i // 30) % 2 == 0  # 30 steps from 1 to 16, then back
         runs.append(_step(s, "acceleration step (walk)", "w_accel", ".st-key-mk_a_mask",
                           "ArrowRight" if up else "ArrowLeft"))
-        value += 0.5 if up else -0.5
     _press_untimed(s, "w_accel", ["Home"] + ["ArrowRight"] * 6, "acceleration back to 4.0")
     return runs[1:]
 
