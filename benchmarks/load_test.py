@@ -130,6 +130,10 @@ INIT_JS = r"""
   lt.arm = () => { lt.attach(); lt.t0 = performance.now(); lt.tInput = null; lt.armed = true; };
   lt.started = () => lt.events.some(([t, v]) => t >= lt.t0 && v === 'running');
   lt.debug = () => JSON.stringify({t0: lt.t0, tInput: lt.tInput, now: performance.now(),
+                                   focus: document.activeElement && (document.activeElement.tagName + ' '
+                                     + (document.activeElement.getAttribute('aria-label') || '')),
+                                   shown: Object.fromEntries(['w_src', 'ex_lowpass', 'w_accel', 'w_mkind'].map(
+                                     k => [k, (document.querySelector(`.st-key-${k} input`) || {}).value])),
                                    events: lt.events.slice(-6), conn: lt.conn.slice(-4)});
   lt.state = () => lt.app ? lt.app.getAttribute('data-test-script-state') : null;
   // {start, end} of the first script run that started after arm(), or null while unfinished
@@ -283,6 +287,22 @@ class Stats:
         self.errors: list[dict] = []
         self.js_errors: list[str] = []
         self.missed: list[dict] = []  # inputs that started no rerun and were retried
+        self.py_spy: str | None = None  # --py-spy: dump the server's threads when an input is missed
+        self.server_pid: int | None = None
+        self.dump_dir: Path | None = None
+
+    async def dump_server(self, name: str) -> str | None:
+        """``py-spy dump`` of the server's Python threads (the path of the text), if asked for."""
+        if not (self.py_spy and self.server_pid and self.dump_dir):
+            return None
+        path = self.dump_dir / f"{name}.txt"
+        proc = await asyncio.create_subprocess_exec(self.py_spy, "dump", "--pid", str(self.server_pid),
+                                                    stdout=path.open("w"), stderr=asyncio.subprocess.STDOUT)
+        try:
+            await asyncio.wait_for(proc.wait(), 60)
+        except asyncio.TimeoutError:
+            proc.kill()
+        return str(path)
 
     def add(self, phase: str, ctx: int, kind: str, res: dict) -> None:
         self.latency.setdefault(f"{phase}|{kind}", []).append(res["end"] / 1000)
@@ -378,12 +398,12 @@ class Visitor:
             texts = await boxes.all_inner_texts()
             self.stats.error(self.phase, self.cid, kind, "error box", " | ".join(texts))
 
-    async def interact(self, kind: str, action, after=None, prepare=None) -> None:
+    async def interact(self, kind: str, action, after=None, prepare=None) -> bool:
         """Arm, act, wait for the rerun to start and finish; record the latency or the error.
 
         An input that starts no rerun within START_S (a click that missed under load) is
         retried once, from ``prepare`` (say, opening a select box) on, and noted; twice is an
-        error."""
+        error. Returns False after an error (the page was reloaded: a new session)."""
         page = self.page
         try:
             for attempt in range(2):
@@ -402,8 +422,9 @@ class Visitor:
                     debug = await page.evaluate("() => window.__lt.debug()")
                     if attempt == 1:
                         raise RuntimeError(f"no rerun started after two inputs: {debug}") from exc
+                    dump = await self.stats.dump_server(f"missed-{len(self.stats.missed)}-ctx{self.cid}")
                     self.stats.missed.append({"phase": self.phase, "context": self.cid, "kind": kind,
-                                              "debug": debug})
+                                              "debug": debug, "server_stacks": dump})
                     print(f"  [{self.phase} ctx {self.cid}] no rerun {START_S} s after {kind!r}: retrying "
                           f"({debug})", flush=True)
             await page.wait_for_function("() => window.__lt.result() !== null",
@@ -414,6 +435,7 @@ class Visitor:
             self.stats.add(self.phase, self.cid, kind, res)
             await self._check_errors(kind)
             await self._check_connection(kind)
+            return True
         except Exception as exc:  # noqa: BLE001 (timeouts, crashes, closed targets: count, recover)
             try:
                 debug = await page.evaluate("() => window.__lt.debug()")
@@ -421,6 +443,7 @@ class Visitor:
                 debug = "page gone"
             self.stats.error(self.phase, self.cid, kind, _what(exc), f"{type(exc).__name__}: {exc} {debug}")
             await self._recover()
+            return False
 
     async def _recover(self) -> None:
         try:
@@ -444,14 +467,14 @@ class Visitor:
         await link.wait_for(timeout=LOCATE_MS)
         await self.interact(f"open {title}", link.click, heading)
 
-    async def _select(self, key: str, option: str, kind: str) -> None:
+    async def _select(self, key: str, option: str, kind: str) -> bool:
         opt = self.page.get_by_role("option", name=option, exact=True)
 
         async def open_box():
             await self.page.locator(f'.st-key-{key} [data-testid="stSelectbox"]').click(timeout=LOCATE_MS)
             await opt.wait_for(timeout=LOCATE_MS)
 
-        await self.interact(kind, opt.click, prepare=open_box)
+        return await self.interact(kind, opt.click, prepare=open_box)
 
     async def lowpass_step(self) -> None:
         if not 50 <= self.lowpass + self.lp_dir <= 150:
@@ -463,17 +486,18 @@ class Visitor:
                                 timeout=LOCATE_MS))
 
     async def upload_step(self) -> None:
-        await self._select("w_src", "Uploaded file", "explorer: choose 'Uploaded file'")
+        self.uploaded = True  # tried once, whatever happens
+        if not await self._select("w_src", "Uploaded file", "explorer: choose 'Uploaded file'"):
+            return  # a new session after the error: it shows the phantom
         inp = self.page.locator('.st-key-up_files input[type="file"]')
         await inp.wait_for(state="attached", timeout=LOCATE_MS)
 
         async def loaded():
             await self.page.get_by_text("Loaded").first.wait_for(timeout=10_000)
 
-        await self.interact("explorer: upload a 128×128 PNG", lambda: inp.set_input_files(str(self.upload)),
-                            loaded)
-        await self._select("w_src", "Shepp–Logan phantom", "explorer: back to the phantom")
-        self.uploaded = True
+        if await self.interact("explorer: upload a 128×128 PNG",
+                               lambda: inp.set_input_files(str(self.upload)), loaded):
+            await self._select("w_src", "Shepp–Logan phantom", "explorer: back to the phantom")
 
     async def accel_step(self) -> None:
         if not 2.0 <= self.accel + 0.5 * self.acc_dir <= 8.0:
@@ -616,7 +640,8 @@ def report(args, stats: Stats, mem: dict, info: dict) -> tuple[str, dict]:
         "",
         f"{args.contexts} browser contexts (one chromium) on one `streamlit run`, each walking every page "
         f"with settings changes, a TV run and one upload, for {args.duration:g} s "
-        f"({sum(info['cycles'])} complete walks in all; per context {info['cycles']}); then {args.settle:g} s with no "
+        f"({sum(info['cycles'])} complete walks in all; interactions timed per context: "
+        f"{[sum(1 for r in stats.records if r['phase'] == 'load' and r['context'] == i) for i in range(args.contexts)]}); then {args.settle:g} s with no "
         "visitor. Latency: input event to `data-test-script-state` back at `notRunning` after a "
         "rerun started. Browsers and server share the cores. "
         + (info.get("note") or ""),
@@ -702,6 +727,8 @@ def main() -> int:
     ap.add_argument("--rev", default="HEAD", help="the commit to serve (from a git archive; default HEAD)")
     ap.add_argument("--working-tree", action="store_true",
                     help="serve the working tree itself instead of a snapshot of --rev")
+    ap.add_argument("--py-spy", default=None, metavar="PATH",
+                    help="py-spy executable: dump the server's threads whenever an input starts no rerun")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every interaction's latency")
     ap.add_argument("--note", default="", help="a sentence added to the report (e.g. on the machine's load)")
     args = ap.parse_args()
@@ -724,6 +751,9 @@ def main() -> int:
             commit = snapshot(app_dir, args.rev)
         print(f"app: {app_dir} ({commit})", flush=True)
         proc, url = start_server(app_dir, tmp / "model-cache", tmp / "streamlit.log")
+        stats.py_spy, stats.server_pid, stats.dump_dir = args.py_spy, proc.pid, tmp / "stacks"
+        if args.py_spy:
+            stats.dump_dir.mkdir(parents=True, exist_ok=True)
         sampler = MemorySampler(proc.pid)
         sampler.start()
         time.sleep(1.0)
@@ -758,7 +788,9 @@ def main() -> int:
             tail = [ln for ln in log.splitlines() if re.search(r"Traceback|Error|Exception", ln)]
             if tail:
                 print(f"server log ({tmp / 'streamlit.log'}), lines with errors: {len(tail)}; first: {tail[0][:200]}")
-            else:
+            if stats.missed and args.py_spy:
+                print(f"server stacks at the missed inputs: {tmp / 'stacks'}")
+            if not tail and not (stats.missed and args.py_spy):
                 shutil.rmtree(tmp, ignore_errors=True)
 
 
