@@ -57,8 +57,9 @@ static files on a page switch). The byte threshold is judged on wire bytes.
 Cold start (row 7), ``--cold-repeats`` times, each with a fresh server process and cache
 folder and a fresh browser context (empty HTTP cache): process start → ``/_stcore/health``
 answers 200 (polled every 50 ms); then healthy → the home page's title "MRI Recon Lab"
-visible, and healthy → the home page's first plotly figure drawn (a ``.js-plotly-plot`` with
-its ``.main-svg`` and a drawn trace: a heatmap image, a canvas or a scatter trace). The page's
+visible, and healthy → the home page's first figure drawn: its overview images (``st.image``,
+every ``<img>`` decoded), or a plotly figure (a ``.js-plotly-plot`` with its ``.main-svg`` and a
+drawn trace: a heatmap image, a canvas or a scatter trace), whichever comes first. The page's
 times are ``Date.now()`` in the page, the same wall clock as the benchmark's ``time.time()``.
 
 Figures are medians and 95th percentiles (linear interpolation) over the repetitions; on a
@@ -345,6 +346,11 @@ HARNESS_JS = r"""
     if (c.title === null && titleVisible('MRI Recon Lab')) c.title = Date.now();
     if (c.element === null && document.querySelector('[data-testid="stElementContainer"][class*="st-key-home_figure"], [data-testid="stPlotlyChart"]')) c.element = Date.now();
     if (c.figure === null) for (const gd of document.querySelectorAll('.js-plotly-plot')) if (drawn(gd)) { c.figure = Date.now(); break; }
+    // the home page's overview is a row of images (st.image): drawn once every <img> has decoded
+    if (c.figure === null) {
+      const imgs = document.querySelectorAll('[data-testid="stImage"] img, [data-testid="stFullScreenFrame"] img');
+      if (imgs.length && Array.from(imgs).every((im) => im.complete && im.naturalWidth > 0)) c.figure = Date.now();
+    }
   }
   new MutationObserver((muts) => check(performance.now(), muts))
       .observe(document, {subtree: true, childList: true, attributes: true, characterData: true});

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ui import cached, state, widgets
-from recon_core.figures import images_row
+from ui import cached, state
 
 st.title("MRI Recon Lab")
 st.markdown(
@@ -30,14 +29,13 @@ examples. This lab lets you see each step on the same data.
 ex = cached.home_example(256)  # NumPy only: opening Home does not load TensorFlow
 x, k, m, zf = ex["image"], ex["kspace"], ex["mask"], ex["zero_filled"]
 logk = np.log10(np.abs(k) + 1e-6)
-fig = images_row(
-    {"image x": x, "log |k-space|": (logk - logk.min()) / np.ptp(logk), "mask Ω (4×)": m.astype(np.float32),
-     f"zero-filled ({cached.metrics(x, zf)['psnr']:.1f} dB)": zf},
-    zmin=0.0, zmax=1.0, height=300,
-)
-widgets.chart(fig, key="home_figure")
+# Plain images, not plotly charts: the landing page draws at once, without waiting for the
+# browser to load plotly.js (4.7 MB); the other pages' figures have hover values.
+st.image([x, (logk - logk.min()) / np.ptp(logk), m.astype(np.float32), np.clip(zf, 0, 1)],
+         caption=["image x", "log |k-space|", "mask Ω (4×)", "zero-filled"], width=300, clamp=True)
+# the metrics import SciPy (about 1 s on a fresh server): after the images have been sent
 st.caption("Shepp–Logan phantom (256×256), its k-space, a fastMRI random 4× column mask and the "
-           "zero-filled reconstruction.")
+           f"zero-filled reconstruction (PSNR {cached.metrics(x, zf)['psnr']:.1f} dB).")
 
 st.subheader("The pages")
 st.markdown(
