@@ -115,19 +115,24 @@ def magnitude_panel(mag: np.ndarray, title: str) -> None:
                   key="ex_mag")
 
 
+show_phase = st.toggle("Show the phase of the image and of k-space", key="ex_show_phase",
+                       help="Two more figures, in degrees (they double what every change redraws "
+                            "and sends, so they are off by default).")
 col1, col2 = st.columns(2)
 with col1:
     magnitude_panel(mag, mag_title)
-    widgets.chart(image_figure(np.degrees(np.angle(img_show)), "Image phase", zmin=-180, zmax=180,
-                               colorscale="twilight", value_label="phase", unit="°"), key="ex_phase")
+    if show_phase:
+        widgets.chart(image_figure(np.degrees(np.angle(img_show)), "Image phase", zmin=-180, zmax=180,
+                                   colorscale="twilight", value_label="phase", unit="°"), key="ex_phase")
 with col2:
     klog = decibels(k_show)
     widgets.chart(image_figure(klog, "k-space |k| (dB re max)", kspace=True, zmin=max(float(klog.min()), -120),
                                zmax=0, colorscale="viridis", value_label="|k|", unit=" dB", min_levels=50),
                   key="ex_klog")
-    widgets.chart(image_figure(np.degrees(np.angle(k_show)), "k-space phase", kspace=True, zmin=-180,
-                               zmax=180, colorscale="twilight", value_label="phase", unit="°"),
-                  key="ex_kphase")
+    if show_phase:
+        widgets.chart(image_figure(np.degrees(np.angle(k_show)), "k-space phase", kspace=True, zmin=-180,
+                                   zmax=180, colorscale="twilight", value_label="phase", unit="°"),
+                      key="ex_kphase")
 
 if data.noise is not None:
     with st.expander(f"Coil noise ({data.noise.source}, {data.noise.n_samples} samples per coil)"):

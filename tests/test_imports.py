@@ -78,7 +78,7 @@ def test_explorer_and_mask_designer_render_without_tensorflow():
         print(json.dumps({{**out, **{{m: m in sys.modules for m in {HEAVY!r}}}}}))
     """))
     for page in ("explorer", "masks"):
-        assert result[page]["exception"] == [] and result[page]["charts"] >= 4, result
+        assert result[page]["exception"] == [] and result[page]["charts"] >= 2, result
     assert result["masks_8x"]["exception"] == [], result
     assert {m: result[m] for m in HEAVY} == {m: False for m in HEAVY}, \
         f"the explorer or mask designer loaded {[m for m in HEAVY if result[m]]}"

@@ -12,9 +12,11 @@ def metric(at, label):
     return next(m.value for m in at.metric if m.label == label)
 
 
-def test_defaults_show_four_figures_and_full_psnr():
+def test_defaults_show_two_figures_four_with_phase_and_full_psnr():
     at = open_page("explorer")
     assert not errors(at)
+    assert len(at.get("plotly_chart")) == 2  # magnitude and k-space; the phases on request
+    at.toggle(key="ex_show_phase").set_value(True).run()
     assert len(at.get("plotly_chart")) == 4
     assert float(metric(at, "PSNR vs original").split()[0]) > 100  # only float round-off
     assert metric(at, "k-space samples kept") == "100.0%"
