@@ -31,15 +31,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
+def require_chromium() -> None:
     if not Path(CHROMIUM).exists():
         if os.environ.get("REQUIRE_E2E") == "1":
             pytest.fail(f"{CHROMIUM} is missing (apt-get install chromium)")
         pytest.skip(f"{CHROMIUM} is missing: browser tests skipped (apt-get install chromium)")
+
+
+def start_streamlit(workdir: Path) -> tuple[subprocess.Popen, str]:
+    """A fresh `streamlit run` on a free localhost port (log and model cache in ``workdir``),
+    once its health endpoint answers: (process, base URL). The caller terminates it."""
     port = _free_port()
-    log = (tmp_path_factory.mktemp("server") / "streamlit.log").open("w")
-    env = dict(os.environ, RECON_LAB_CACHE=str(tmp_path_factory.mktemp("model-cache")))
+    log = (workdir / "streamlit.log").open("w")
+    env = dict(os.environ, RECON_LAB_CACHE=str(workdir / "model-cache"))
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
@@ -52,20 +56,29 @@ def app_url(tmp_path_factory):
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
                 if r.status == 200:
-                    break
+                    return proc, url
         except OSError:
             time.sleep(0.5)
         if proc.poll() is not None:
             pytest.fail(f"streamlit exited with code {proc.returncode}")
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not become healthy within 90 s")
-    yield url
+    proc.kill()
+    pytest.fail("streamlit did not become healthy within 90 s")
+
+
+def stop_streamlit(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    require_chromium()
+    proc, url = start_streamlit(tmp_path_factory.mktemp("server"))
+    yield url
+    stop_streamlit(proc)
 
 
 @pytest.fixture(scope="session")
