@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.colors as pcolors
 import plotly.graph_objects as go
+import plotly.io as pio
 from numpy.typing import ArrayLike
 from plotly.subplots import make_subplots
 
@@ -33,7 +34,11 @@ DARK = dict(layout=dict(  # a dict: plotly validates it 3× faster than a Templa
     updatemenudefaults=dict(bgcolor="#506784", borderwidth=0),
     sliderdefaults=dict(bgcolor="#C8D4E3", borderwidth=1, bordercolor="rgb(17,17,17)", tickwidth=0),
 ))
-_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template=DARK)
+# Registered by name: plotly then reuses the validated template instead of validating the
+# dict in every figure (5 ms instead of 11 ms per image figure).
+DARK_TEMPLATE = "recon_lab_dark"
+pio.templates[DARK_TEMPLATE] = go.layout.Template(DARK)
+_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template=DARK_TEMPLATE)
 
 
 def rgb_colorscale(name: str) -> list[list]:

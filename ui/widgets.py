@@ -37,7 +37,7 @@ def image_grid(images: dict, n_cols: int = 4, *, zmin: float | None = 0.0,
     import numpy as np
     from plotly.subplots import make_subplots
 
-    from recon_core.figures import DARK, heatmap_trace, rgb_colorscale
+    from recon_core.figures import DARK_TEMPLATE, heatmap_trace, rgb_colorscale
 
     arrays = {k: np.real(np.asarray(v)).astype(np.float32) for k, v in images.items()}
     if not arrays:
@@ -63,5 +63,5 @@ def image_grid(images: dict, n_cols: int = 4, *, zmin: float | None = 0.0,
                          row=r + 1, col=c + 1)
     fig.update_annotations(font_size=12)
     fig.update_layout(height=40 + row_height * n_rows, margin=dict(l=10, r=10, t=30, b=10),
-                      template=DARK)
+                      template=DARK_TEMPLATE)
     return fig
