@@ -31,8 +31,11 @@ Browser and server share the machine's cores, so the figures include the browser
 
 Errors: Streamlit exception boxes (``stException``) and error alerts (``stAlertContentError``)
 on the page after an interaction, page crashes, websocket disconnects (the app's
-``data-test-connection-state`` leaving ``CONNECTED``) and timeouts. Uncaught JavaScript
-errors are listed too, but not counted.
+``data-test-connection-state`` leaving ``CONNECTED``) and timeouts. An input whose rerun
+has not started 30 s later is retried once and listed with what the page showed, the
+websocket frames sent and received since the input, and (``--py-spy PATH``) a dump of the
+server's Python threads; a second miss is an error. Uncaught JavaScript errors are listed
+too, but not counted.
 
 Memory: the RSS (``VmRSS`` in /proc, summed over the server process and its children) is
 sampled every 0.5 s throughout.
@@ -363,6 +366,14 @@ class Visitor:
         self.conn_seen = 0
         self.page.on("crash", lambda _: self.stats.error(self.phase, self.cid, "-", "page crash"))
         self.page.on("pageerror", lambda e: self.stats.js_errors.append(f"ctx {self.cid}: {e}"[:300]))
+        self.ws_sent: list[tuple[float, int]] = []  # (time.monotonic(), bytes) of websocket frames
+        self.ws_recv: list[tuple[float, int]] = []
+
+        def on_ws(ws):
+            ws.on("framesent", lambda payload: self.ws_sent.append((time.monotonic(), len(payload))))
+            ws.on("framereceived", lambda payload: self.ws_recv.append((time.monotonic(), len(payload))))
+
+        self.page.on("websocket", on_ws)
         t0 = time.perf_counter()
         await self.page.goto(self.url)
         await self._wait_state("notRunning")
@@ -411,6 +422,7 @@ class Visitor:
                 if prepare is not None:
                     await prepare()
                 await page.evaluate("() => window.__lt.arm()")
+                t_arm = time.monotonic()
                 await action()
                 try:
                     await page.wait_for_function("() => window.__lt.started()", timeout=START_S * 1000,
@@ -420,6 +432,10 @@ class Visitor:
                     if "Timeout" not in type(exc).__name__:
                         raise
                     debug = await page.evaluate("() => window.__lt.debug()")
+                    got = [n for t, n in self.ws_recv if t >= t_arm]
+                    debug += (f" websocket frames since the input: sent "
+                              f"{[n for t, n in self.ws_sent if t >= t_arm]} B, received {len(got)} "
+                              f"({sum(got)} B)")
                     if attempt == 1:
                         raise RuntimeError(f"no rerun started after two inputs: {debug}") from exc
                     dump = await self.stats.dump_server(f"missed-{len(self.stats.missed)}-ctx{self.cid}")
@@ -776,7 +792,7 @@ def main() -> int:
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
             (out / "load_test.md").write_text(text)
-            (out / "load_test.json").write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+            (out / "load_test.json").write_text(json.dumps(data, indent=1, ensure_ascii=False, default=str) + "\n")
             print(f"wrote {out / 'load_test.md'} and {out / 'load_test.json'}")
         return 0 if all(t["pass"] for t in data["thresholds"]) else 1
     finally:
