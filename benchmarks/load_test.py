@@ -350,6 +350,7 @@ class Visitor:
         self.cycle = 0
         self.ctx = self.page = None
         self.conn_seen = 0
+        self.failed = False  # an interaction failed: the page was reloaded, start the walk again
 
     async def open(self) -> None:
         self.ctx = await self.browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -459,6 +460,7 @@ class Visitor:
                 debug = "page gone"
             self.stats.error(self.phase, self.cid, kind, _what(exc), f"{type(exc).__name__}: {exc} {debug}")
             await self._recover()
+            self.failed = True
             return False
 
     async def _recover(self) -> None:
@@ -569,8 +571,16 @@ class Visitor:
                 except Exception as exc:  # noqa: BLE001 (a locator that never appeared, ...)
                     self.stats.error(self.phase, self.cid, "step", _what(exc), f"{type(exc).__name__}: {exc}")
                     await self._recover()
-            self.cycle += 1
-            if deadline is None:
+                    self.failed = True
+                if self.failed:  # a fresh page on Home (a new session): from the top
+                    self.failed = False
+                    break
+            else:
+                self.cycle += 1
+                if deadline is None:
+                    return
+                continue
+            if deadline is None:  # the single visitor's walk broke off: not walked again
                 return
 
 
