@@ -45,3 +45,15 @@ def test_frozen_cyclic_garbage_is_freed_at_the_next_refreeze(monkeypatch, unfroz
     monkeypatch.setattr(gc_tuning, "REFREEZE_ABOVE", 0)
     gc_tuning.after_run()
     assert probe() is None  # ...until the next refreeze collects them
+
+
+def test_idle_cleanups_run_a_few_times_after_the_last_run_then_stop(monkeypatch, unfrozen):
+    import time
+
+    gc_tuning.after_run()
+    t0 = time.monotonic()
+    assert not gc_tuning.idle_cleanup(t0 + 1)  # not idle yet
+    done = [gc_tuning.idle_cleanup(t0 + gc_tuning.IDLE_S * k + 0.1) for k in range(1, 8)]
+    assert done == [True] * gc_tuning.IDLE_CLEANUPS + [False] * (7 - gc_tuning.IDLE_CLEANUPS)
+    gc_tuning.after_run()  # a new run: the next idle period gets its clean-ups again
+    assert gc_tuning.idle_cleanup(time.monotonic() + gc_tuning.IDLE_S + 0.1)
