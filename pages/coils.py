@@ -59,7 +59,7 @@ images, rss_image = cached.coil_images(data.kspace)
 mags = np.abs(images[:N_SHOWN])
 sampled = "as acquired (zero-filled)" if data.acquired is not None else "fully sampled"
 widgets.chart(widgets.image_grid({f"coil {i + 1}": m for i, m in enumerate(mags)}, n_cols=8,
-                                 zmax=float(mags.max()) or 1.0, value_label="|x_c|",
+                                 zmax=float(mags.max()) or 1.0, value_label="|x_c|", percent=True,
                                  row_height=130 if len(mags) > 4 else 300), key="coils_grid")
 st.caption(f"Magnitude of {len(mags)} of the {n_coils} coil images, {sampled}, on one scale: each "
            "coil sees the part of the object near it.")
@@ -73,11 +73,11 @@ except ValueError as exc:
 top = 1.0 if data.has_reference else float(np.percentile(rss_image, 99.5)) or 1.0
 a, b = st.columns(2)
 widgets.chart(where=a, fig=image_figure(rss_image, "Root-sum-of-squares", zmin=0, zmax=top,
-                                        value_label="|x|", height=320), key="coils_rss")
+                                        value_label="|x|", percent=True, height=320), key="coils_rss")
 if maps is not None:
     combined = cached.sense_combined(data.kspace, mask, kind)
     widgets.chart(where=b, fig=image_figure(combined, "SENSE combination",
-                                            zmin=0, zmax=top, value_label="|x|", height=320),
+                                            zmin=0, zmax=top, value_label="|x|", percent=True, height=320),
                   key="coils_sense")
 st.caption("RSS needs no maps but keeps each coil's shading and noise bias; the SENSE "
            "combination Σ S̄_c x_c / Σ |S_c|² weights the coils by their maps (from the "
@@ -99,11 +99,11 @@ else:
                "the image).")
     widgets.chart(widgets.image_grid({f"|S_{i + 1}|": np.abs(m) for i, m in enumerate(s)},
                                      n_cols=N_MAPS, zmax=1.0, colorscale="viridis",
-                                     value_label="|S|"), key="coils_mag")
+                                     value_label="|S|", percent=True), key="coils_mag")
     phase = np.where(support, np.angle(s), np.nan)
     widgets.chart(widgets.image_grid({f"phase S_{i + 1}": p for i, p in enumerate(phase)},
                                      n_cols=N_MAPS, zmin=-np.pi, zmax=np.pi, colorscale="twilight",
-                                     value_label="rad"), key="coils_phase")
+                                     value_label="phase", unit=" rad"), key="coils_phase")
     a, b = st.columns(2)
     if maps["eigenvalues"] is not None:
         widgets.chart(where=a, fig=image_figure(
@@ -213,12 +213,12 @@ with st.container(key="coils_recons"):
                 c.metric("SSIM", f"{m['ssim']:.4f}")
             c.caption(" · ".join(details) or " ")
             widgets.chart(where=c, fig=widgets.image_grid(
-                {name: img}, 1, zmax=top, value_label="|x|", row_height=260, colorbar=False),
+                {name: img}, 1, zmax=top, value_label="|x|", percent=True, row_height=260, colorbar=False),
                 key=f"coils_img_{name}")
             if data.has_reference:
                 widgets.chart(where=c, fig=widgets.image_grid(
                     {f"|error| {name}": np.abs(img - data.truth)}, 1, zmax=0.1,
-                    colorscale="inferno", value_label="|error|", row_height=260, colorbar=False),
+                    colorscale="inferno", value_label="|error|", percent=True, row_height=260, colorbar=False),
                     key=f"coils_err_{name}")
         errors_scale = (", errors |x − reference| on 0 to 0.1 (inferno)" if data.has_reference
                         else "")

@@ -133,11 +133,13 @@ crop = (slice(*ys), slice(*xs))
 ref_name = "ground truth" if has_ref else None
 shown = ({ref_name: truth[crop]} if ref_name else {}) | {k: v[crop] for k, v in recons.items()}
 top = float(truth.max()) if has_ref else float(max(np.percentile(v, 99.5) for v in recons.values()))
-widgets.chart(images_row(shown, zmin=0.0, zmax=top or 1.0, height=330), key="cmp_images")
+widgets.chart(images_row(shown, zmin=0.0, zmax=top or 1.0, height=330, value_label="|x|", percent=True),
+              key="cmp_images")
 rows = []
 if has_ref:
     errors = {f"|error| {k}": np.abs(v - truth)[crop] for k, v in recons.items()}
-    widgets.chart(images_row(errors, zmin=0.0, zmax=err_max, colorscale="inferno", height=330), key="cmp_errors")
+    widgets.chart(images_row(errors, zmin=0.0, zmax=err_max, colorscale="inferno", height=330,
+                             value_label="|error|", percent=True), key="cmp_errors")
     for name, img in recons.items():
         m = cached.metrics(truth, img)
         rows.append({"method": name, "PSNR (dB)": m["psnr"], "SSIM": m["ssim"], "NMSE": m["nmse"]})

@@ -169,14 +169,15 @@ if trained is not None:
             if not widgets.score_metrics(c, m, mz, state.NO_REFERENCE):
                 st.caption(state.NO_REFERENCE)
             a, b = st.columns(2)
-            widgets.chart(image_figure(rec, f"{arch} reconstruction", zmin=0, zmax=1, value_label="|x|"),
-                          key="dl_img", where=a)
+            widgets.chart(image_figure(rec, f"{arch} reconstruction", zmin=0, zmax=1, value_label="|x|",
+                                       percent=True), key="dl_img", where=a)
             if m is not None:
                 widgets.chart(image_figure(np.abs(rec - data.truth), "|error|", zmin=0, zmax=0.3,
-                                           colorscale="inferno", value_label="|error|"), key="dl_err", where=b)
+                                           colorscale="inferno", value_label="|error|", percent=True),
+                              key="dl_err", where=b)
             else:
                 widgets.chart(image_figure(zf, "Zero-filled (for comparison)", zmin=0, zmax=1,
-                                           value_label="|x|"), key="dl_zf", where=b)
+                                           value_label="|x|", percent=True), key="dl_zf", where=b)
 
     st.subheader("On a held-out set of random ellipses")
     n_eval = st.select_slider("Images", [4, 8, 16, 32, 64], value=8, key="dl_neval",

@@ -229,21 +229,23 @@ else:
         c[3].metric("Iterations · time", f"{len(hist)} · {entry['elapsed']:.2f} s")
         a, b = st.columns(2)
         top = 1.0 if has_ref else float(np.percentile(img, 99.5)) or 1.0
-        widgets.chart(where=a, fig=image_figure(img, "TV reconstruction", zmin=0, zmax=top, value_label="|x|"), key="tv_img")
+        widgets.chart(where=a, fig=image_figure(img, "TV reconstruction", zmin=0, zmax=top, value_label="|x|",
+                                                percent=True), key="tv_img")
         if traj_mode:
             widgets.chart(where=b, fig=image_figure(zf, "Gridding (for comparison)", zmin=0, zmax=top,
-                                                    value_label="|x|"), key="tv_grid")
+                                                    value_label="|x|", percent=True), key="tv_grid")
         if has_ref:
             widgets.chart(where=b if not traj_mode else a,
                           fig=image_figure(np.abs(img - truth), "|error|", zmin=0, zmax=0.1,
-                                           colorscale="inferno", value_label="|error|"), key="tv_err")
+                                           colorscale="inferno", value_label="|error|", percent=True),
+                          key="tv_err")
             if traj_mode:
                 widgets.chart(where=b, fig=image_figure(np.abs(zf - truth), "Gridding |error|", zmin=0,
                                                         zmax=0.1, colorscale="inferno",
-                                                        value_label="|error|"), key="tv_grid_err")
+                                                        value_label="|error|", percent=True), key="tv_grid_err")
         elif not traj_mode:
             widgets.chart(where=b, fig=image_figure(zf, "Zero-filled (for comparison)", zmin=0, zmax=top,
-                                                    value_label="|x|"), key="tv_zf")
+                                                    value_label="|x|", percent=True), key="tv_zf")
 
 with st.expander("λ sweep: which weight is best for these data?"):
     c = st.columns(3)
