@@ -20,8 +20,8 @@ def test_freezes_once_and_refreezes_only_when_the_heap_grows(monkeypatch, unfroz
     gc_tuning.after_run()
     frozen = gc.get_freeze_count()
     assert frozen > 0 and len(gc.get_objects(generation=2)) < gc_tuning.REFREEZE_ABOVE
-    gc_tuning.after_run()  # nothing new: the same permanent generation
-    assert gc.get_freeze_count() == frozen
+    gc_tuning.after_run()  # nothing new: no refreeze (frozen objects freed since are not counted)
+    assert frozen - 1000 < gc.get_freeze_count() <= frozen
     monkeypatch.setattr(gc_tuning, "REFREEZE_ABOVE", 0)  # "grown": unfreeze, collect, refreeze
     keep = [[i] for i in range(1000)]  # new long-lived objects
     gc.collect()
