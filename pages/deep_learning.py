@@ -116,9 +116,9 @@ else:
                              + (f" · validation {p.val_psnr:.2f} dB" if p.val_psnr is not None else ""))
                 # the first step at once, then a few times a second
                 if last_draw[0] is None or time.perf_counter() - last_draw[0] > REDRAW_S:
-                    widgets.chart(curves_figure({"training loss": hist["loss"]}, x=hist["step"], xlabel="step",
-                                                title="Loss (MSE)", log_y=True), key=f"dl_live_loss_{p.step}",
-                                  where=live[0])
+                    widgets.chart(curves_figure({"training loss": hist["loss"]}, x=hist["step"],
+                                                xlabel="step", title="Loss (MSE)", log_y=True),
+                                  key=f"dl_live_loss_{p.step}", where=live[0])
                     widgets.chart(curves_figure({"validation PSNR": hist["val_psnr"]}, x=hist["val_step"],
                                                 xlabel="step", title="Validation PSNR (dB)"),
                                   key=f"dl_live_val_{p.step}", where=live[1])

@@ -165,15 +165,17 @@ result_slot = st.container()
 def draw_curves(history: list[rc.IterationRecord], tag: str) -> None:
     h = {f: np.array([getattr(r, f) for r in history])
          for f in ("objective", "data_term", "tv_term", "rel_change", "psnr", "ssim")}
-    widgets.chart(where=loss_slot, fig=curves_figure({"objective": h["objective"], "data term": h["data_term"],
-                                       "λ·TV term": lam * h["tv_term"]}, title="Loss", log_y=True),
-                        key=f"tv_loss_{tag}")
+    loss = {"objective": h["objective"], "data term": h["data_term"], "λ·TV term": lam * h["tv_term"]}
+    widgets.chart(where=loss_slot, fig=curves_figure(loss, title="Loss", log_y=True),
+                  key=f"tv_loss_{tag}")
     if has_ref:
-        widgets.chart(where=side_slot, fig=curves_figure({"PSNR (dB)": h["psnr"]}, title="PSNR against the reference"),
+        widgets.chart(where=side_slot, fig=curves_figure({"PSNR (dB)": h["psnr"]},
+                                                         title="PSNR against the reference"),
                       key=f"tv_psnr_{tag}")
     else:
-        widgets.chart(where=side_slot, fig=curves_figure({"relative change": h["rel_change"]}, title="Relative change per iteration",
-                                                  log_y=True), key=f"tv_rel_{tag}")
+        widgets.chart(where=side_slot, fig=curves_figure({"relative change": h["rel_change"]},
+                                                         title="Relative change per iteration",
+                                                         log_y=True), key=f"tv_rel_{tag}")
 
 
 if run and key in results and results.get(key)["status"] == "done":
@@ -253,7 +255,8 @@ with st.expander("λ sweep: which weight is best for these data?"):
     hi = c[1].number_input("Largest λ", 1e-7, 10.0, 1e-1, format="%.1e", key="sw_hi", help="End of the sweep.")
     n = c[2].number_input("Points", 2, 25, 9, key="sw_n", help="Log-spaced weights between the two.")
     sweeps = store.LruStore("tv_sweeps", store.TV_SWEEPS, "λ sweep",
-                            describe=lambda k, pts: f"{k[2]}, λ {k[4]:.0e} to {k[5]:.0e}, {k[6]} points")
+                            describe=lambda k, pts: f"{k[2]}, λ {k[4]:.0e} to {k[5]:.0e}, "
+                                                    f"{k[6]} points")
     skey = (data.fingerprint, state.mask_summary(data), method, repr(config), float(lo), float(hi), int(n))
     if traj_mode:
         st.info("The λ sweep is for Cartesian masks; switch the Mask designer's Sampling to "

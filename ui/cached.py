@@ -125,7 +125,7 @@ def prewhitened(kspace: np.ndarray, noise: np.ndarray | None, acquired: np.ndarr
     return (white / top).astype(np.complex64), (image / top).astype(np.float32), est
 
 
-@st.cache_data(show_spinner=False, max_entries=4)  # one per image size asked for: the home page uses 256
+@st.cache_data(show_spinner=False, max_entries=4)  # one per size asked for (the home page: 256)
 def home_example(size: int) -> dict[str, np.ndarray]:
     """The home page's figure data, computed without TensorFlow.
 

@@ -12,7 +12,8 @@ from ui.store import LruStore
 
 
 def make(cap=3, session=None, **kw):
-    return LruStore("things", cap, "thing", describe=lambda k, v: f"key {k}", session=session if session is not None else {}, **kw)
+    return LruStore("things", cap, "thing", describe=lambda k, v: f"key {k}",
+                    session={} if session is None else session, **kw)
 
 
 def test_put_beyond_the_cap_evicts_the_least_recently_used():
@@ -106,8 +107,8 @@ def test_tv_page_drops_the_oldest_result_beyond_the_cap_and_keeps_the_newest():
     at = open_page("tv", {"size": "64", "iters": "2", "lamauto": "0"})
     lams = [1e-3 * (i + 1) for i in range(store.TV_RESULTS + 1)]
     for i, lam in enumerate(lams):
-        at.number_input(key="w_lam").set_value(lam).run()
-        at.button(key="tv_run").click().run()
+        at.number_input(key="w_lam").set_value(lam)
+        at.button(key="tv_run").click().run()  # one script run: the new λ, and Run
         assert not errors(at)
         notes = [i.value for i in at.info if "memory bounded" in i.value]
         if i < store.TV_RESULTS:
