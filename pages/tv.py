@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import numpy as np
 import streamlit as st
@@ -21,40 +20,6 @@ METHOD_LABELS = {"admm": "ADMM (split Bregman, exact FFT step)", "pdhg": "PDHG (
                  "gradient": "Gradient descent (tutorial: autodiff + Keras optimizer)"}
 CHUNK = {"admm": 5, "pdhg": 20, "gradient": 5}  # iterations per compiled call, after the ramp
 REDRAW_S = 0.25  # live curves redraw at most this often: a redraw resends both figures
-
-
-class _Ramp:
-    """A solver whose compiled chunks grow 1, 2, 4, … up to what the driver asks for, so that
-    the first curve point comes after one iteration. Chunks of 1 throughout would cost about
-    twice the time of an ADMM solve at 256² (the per-call overhead); the driver reads how many
-    iterations a chunk ran from its records, so shorter chunks change nothing else."""
-
-    def __init__(self, solver):
-        self.solver, self.size = solver, 1
-
-    def run(self, start: int, n: int):
-        n, self.size = min(n, self.size), 2 * self.size
-        return self.solver.run(start, n)
-
-
-def live_iterations(y, mask, lam: float, method: str, config, reference, sens, built=None):
-    """``rc.tv_iterations(y, mask, lam, method, config=config, reference=reference, sens=sens,
-    chunk=CHUNK[method])``, but with the first chunks ramped up from one iteration
-    (:class:`_Ramp`), and ``built`` (a problem of these data built before, with any λ and
-    reference: :func:`ui.cached.trajectory_problem`) instead of building the problem again."""
-    from recon_core.recon.configs import resolve_config
-    from recon_core.recon.driver import drive_chunks, make_solver
-    from recon_core.recon.inputs import check_problem
-    from recon_core.recon.problem import build_problem
-
-    t_start = time.perf_counter()
-    checked = check_problem(y, mask, lam, reference, sens)
-    problem = (build_problem(checked) if built is None else
-               replace(built, lam=checked.lam, reference=checked.reference))
-    cfg_ = resolve_config(method, config, None, None)
-    for rec in drive_chunks(_Ramp(make_solver(method, problem, cfg_)), problem, cfg_.max_iter,
-                            CHUNK[method], t_start):
-        yield rec, rec.image
 
 
 data = state.current_data()
@@ -186,8 +151,10 @@ elif run:
     try:
         last_draw = None
         built = cached.trajectory_problem(td.spec, td.samples) if traj_mode else None
-        for rec, snapshot in live_iterations(y, mask, lam, method, config,
-                                             truth if has_ref else None, sens, built):
+        # first curve point after one iteration (ramp), then chunks of CHUNK[method]
+        for rec, snapshot in rc.tv_iterations(y, mask, lam, method, config=config, sens=sens,
+                                              reference=truth if has_ref else None,
+                                              chunk=CHUNK[method], ramp=True, problem=built):
             entry["history"].append(rec.without_image())  # numbers only: no tensor per record
             entry["elapsed"] = rec.elapsed_s
             if entry.get("image_iteration") != snapshot.iteration:  # a new chunk finished

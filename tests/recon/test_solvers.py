@@ -108,6 +108,24 @@ def test_callback_gets_the_public_status_record_with_the_image(phantom_problem):
     assert rec.image is snap and "iteration 1" in repr(snap)
 
 
+def test_tv_iterations_ramp_and_a_prebuilt_problem_give_the_same_solve(phantom_problem):
+    from recon_core.recon.inputs import check_problem
+    from recon_core.recon.problem import build_problem
+
+    x, mask, k = phantom_problem
+    plain = list(tv_iterations(k, mask, lam=1e-3, max_iter=12, chunk=5, reference=x))
+    # chunks of 5: every record of the first chunk carries iteration 5's image
+    assert [snap.iteration for _, snap in plain[:6]] == [5, 5, 5, 5, 5, 10]
+    built = build_problem(check_problem(k * mask, mask, 0.0, None, None))  # another λ, no reference
+    ramped = list(tv_iterations(k, mask, lam=1e-3, max_iter=12, chunk=5, ramp=True, reference=x,
+                                problem=built))
+    # chunks of 1, 2, 4, then 5: the first image after one iteration
+    assert [snap.iteration for _, snap in ramped] == [1, 3, 3, 7, 7, 7, 7, 12, 12, 12, 12, 12]
+    np.testing.assert_allclose([r.objective for r, _ in ramped], [r.objective for r, _ in plain],
+                               rtol=1e-5)
+    np.testing.assert_allclose([r.psnr for r, _ in ramped], [r.psnr for r, _ in plain], rtol=1e-5)
+
+
 def test_tv_iterations_rejects_unknown_options(phantom_problem):
     x, mask, k = phantom_problem
     with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) \['maxiter'\]"):
