@@ -19,13 +19,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from _browser import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402 (benchmarks/ is on sys.path)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -88,12 +89,6 @@ def measure_latency(repeats: int) -> list[tuple[str, float, float]]:
     return rows
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def measure_memory() -> float | None:
     """Peak RSS (MiB) of a real `streamlit run` after a browser visited every page."""
     if not Path("/usr/bin/chromium").exists():
@@ -101,7 +96,7 @@ def measure_memory() -> float | None:
         return None
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", APP, "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
@@ -116,9 +111,7 @@ def measure_memory() -> float | None:
             except OSError:
                 time.sleep(0.5)
         with sync_playwright() as p:
-            b = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run"])
+            b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             pg = b.new_page()
             pg.set_default_timeout(120_000)
             for path in ["", "explorer", "masks", "deep_learning", "compare", "tv"]:

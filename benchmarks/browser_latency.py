@@ -86,11 +86,10 @@ import tomllib
 import urllib.request
 from pathlib import Path
 
+from _browser import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402 (benchmarks/ is on sys.path)
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 VIEWPORT = {"width": 1400, "height": 1000}
 QUIET_MS = 250  # an interaction has ended once nothing it waits for changed for this long
 KB = 1024
@@ -182,17 +181,11 @@ class CountingProxy:
 # ---- the server --------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Server:
     """A fresh ``streamlit run streamlit_app.py`` with its own cache folder and log."""
 
     def __init__(self, log_dir: Path):
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.cache = Path(tempfile.mkdtemp(prefix="recon-lab-cache-"))
         self.log_path = log_dir / f"streamlit-{self.port}.log"

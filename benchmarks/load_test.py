@@ -59,7 +59,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -71,13 +70,10 @@ from pathlib import Path
 
 import numpy as np
 
+from _browser import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402 (benchmarks/ is on sys.path)
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
 PAGES = {  # sidebar title -> heading of the page (streamlit_app.PAGES)
     "Home": "MRI Recon Lab",
     "K-space explorer": "K-space explorer",
@@ -159,12 +155,6 @@ INIT_JS = r"""
 # ---- the server and its memory ------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def snapshot(dest: Path, rev: str = "HEAD") -> str:
     """The committed tree at ``rev`` (``git archive``) in ``dest``; returns its short hash.
 
@@ -180,7 +170,7 @@ def snapshot(dest: Path, rev: str = "HEAD") -> str:
 
 
 def start_server(app_dir: Path, cache_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, RECON_LAB_CACHE=str(cache_dir))
     log = log_path.open("w")
     proc = subprocess.Popen(
