@@ -25,9 +25,14 @@ What it does:
 
 Latency of an interaction: from the input event in the page (pointer, key or file-input
 event, recorded by a listener the script injects) to the app's ``data-test-script-state``
-attribute returning to ``notRunning``, after it was seen ``running`` (so the rerun really
-started). A rerun that does not start or finish within ``--timeout`` seconds is a timeout.
-Browser and server share the machine's cores, so the figures include the browsers' own work.
+attribute returning to ``notRunning`` after the run's ``script_finished`` message. A rerun
+has started when the attribute reads ``running`` or the page receives the run's
+``new_session`` message (the injected script reads the ForwardMsgs' type off the websocket):
+the attribute alone misses runs whose messages all arrive in one burst, which React draws in
+one render without ever writing ``running`` (issue #10's "lost inputs"); such runs end at
+their ``script_finished`` message and are counted in the report. A rerun that does not
+start or finish within ``--timeout`` seconds is a timeout. Browser and server share the
+machine's cores, so the figures include the browsers' own work.
 
 Errors: Streamlit exception boxes (``stException``) and error alerts (``stAlertContentError``)
 on the page after an interaction, page crashes, websocket disconnects (the app's
@@ -92,11 +97,51 @@ MB = 1e6
 LIMITS = {"p95_mask_s": 1.5, "peak_rss_bytes": 2.5 * GB, "settle_rss_delta_bytes": 300 * MB}
 
 # Injected into every page before the app loads: records every change of the app's script and
-# connection state (with performance.now() times) and the first input event after arm().
+# connection state, the ForwardMsgs that start and end a script run (with performance.now()
+# times) and the first input event after arm().
+#
+# Why the messages as well as the attribute: the page sets data-test-script-state from React
+# state, and React renders a batch of state updates once. A run whose messages all reach the
+# page in one burst (a quick run of cached output, while 8 pages and the server share two
+# cores) is drawn in a single render: new_session, "running", the deltas, script_finished and
+# "not running" are all applied before the attribute is written, so it stays `notRunning` and
+# the run is never seen. Issue #10's "lost inputs" were such runs: the server log shows the
+# rerun request arriving, the script running and finishing, and the 43-52 frames the page got
+# back are exactly that run (new_session ... script_finished, session_status_changed).
 INIT_JS = r"""
 (() => {
   if (window.__lt) return;
-  const lt = window.__lt = {events: [], conn: [], t0: 0, tInput: null, armed: false, app: null};
+  const lt = window.__lt = {events: [], conn: [], msgs: [], t0: 0, tInput: null, armed: false, app: null};
+  // ForwardMsg fields (streamlit/proto/ForwardMsg.proto): 4 new_session (a script run started,
+  // full or fragment), 6 script_finished (a varint status; 2 = FINISHED_EARLY_FOR_RERUN).
+  const NEW_SESSION = 4, SCRIPT_FINISHED = 6, EARLY_FOR_RERUN = 2;
+  const varint = (b, i) => {
+    let v = 0, s = 1, x;
+    do { x = b[i++]; v += (x & 0x7f) * s; s *= 128; } while (x & 0x80 && i < b.length);
+    return [v, i];
+  };
+  const onFrame = data => {
+    if (!(data instanceof ArrayBuffer)) return;
+    const b = new Uint8Array(data), t = performance.now();
+    for (let i = 0, tag; i < b.length;) {  // top-level fields only; the payload's type is one of them
+      [tag, i] = varint(b, i);
+      const field = Math.floor(tag / 8), wire = tag & 7;
+      if (field === NEW_SESSION) { lt.msgs.push([t, 'newSession']); return; }
+      if (field === SCRIPT_FINISHED && wire === 0) {
+        lt.msgs.push([t, 'scriptFinished', varint(b, i)[0]]);
+        return;
+      }
+      if (wire === 0) i = varint(b, i)[1];
+      else if (wire === 2) { let n; [n, i] = varint(b, i); i += n; }
+      else if (wire === 1) i += 8;
+      else if (wire === 5) i += 4;
+      else return;
+    }
+  };
+  const WS = window.WebSocket;
+  window.WebSocket = class extends WS {
+    constructor(...args) { super(...args); this.addEventListener('message', e => onFrame(e.data)); }
+  };
   const ATTRS = ['data-test-script-state', 'data-test-connection-state'];
   const push = (attr, value) => {
     const list = attr === ATTRS[0] ? lt.events : lt.conn;
@@ -127,26 +172,43 @@ INIT_JS = r"""
     }, true);
   }
   lt.arm = () => { lt.attach(); lt.t0 = performance.now(); lt.tInput = null; lt.armed = true; };
-  lt.started = () => lt.events.some(([t, v]) => t >= lt.t0 && v === 'running');
+  const first = (list, from, pred) => list.find(([t, ...v]) => t >= from && pred(...v));
+  // when a script run started after arm(): the attribute at `running`, or (a run drawn in one
+  // render, see above) the run's new_session message; null if none has
+  const runStart = () => {
+    const shown = first(lt.events, lt.t0, v => v === 'running');
+    const msg = first(lt.msgs, lt.t0, v => v === 'newSession');
+    return shown || msg ? Math.min(shown ? shown[0] : Infinity, msg ? msg[0] : Infinity) : null;
+  };
+  lt.started = () => runStart() !== null;
   lt.debug = () => JSON.stringify({t0: lt.t0, tInput: lt.tInput, now: performance.now(),
                                    focus: document.activeElement && (document.activeElement.tagName + ' '
                                      + (document.activeElement.getAttribute('aria-label') || '')),
                                    shown: Object.fromEntries(['w_src', 'ex_lowpass', 'w_accel', 'w_mkind'].map(
                                      k => [k, (document.querySelector(`.st-key-${k} input`) || {}).value])),
-                                   events: lt.events.slice(-6), conn: lt.conn.slice(-4)});
+                                   events: lt.events.slice(-6), msgs: lt.msgs.slice(-4),
+                                   conn: lt.conn.slice(-4)});
   lt.state = () => lt.app ? lt.app.getAttribute('data-test-script-state') : null;
-  // {start, end} of the first script run that started after arm(), or null while unfinished
+  // {input, start, end} of the first script run that started after arm(), or null while it is
+  // unfinished. The end: the attribute back at `notRunning` after the run's script_finished
+  // message; when the page drew the whole run in one render (the attribute never changed),
+  // the time of that message, once the attribute reads `notRunning`.
   lt.result = () => {
-    let start = null;
-    for (const [t, v] of lt.events) {
-      if (t < lt.t0) continue;
-      if (start === null && v === 'running') start = t;
-      else if (start !== null && v === 'notRunning') {
-        const from = lt.tInput === null ? lt.t0 : lt.tInput;
-        return {input: from - lt.t0, start: start - from, end: t - from};
-      }
+    const start = runStart();
+    if (start === null) return null;
+    const fin = first(lt.msgs, start, (v, status) => v === 'scriptFinished' && status !== EARLY_FOR_RERUN);
+    const shown = first(lt.events, start, v => v === 'running');
+    let end = null;
+    if (fin) {
+      const drawn = first(lt.events, fin[0], v => v === 'notRunning');
+      end = drawn ? drawn[0] : (lt.state() === 'notRunning' ? fin[0] : null);
+    } else if (shown) {  // no message seen (the socket wrapper missing): the attribute alone
+      const drawn = first(lt.events, shown[0], v => v === 'notRunning');
+      end = drawn ? drawn[0] : null;
     }
-    return null;
+    if (end === null) return null;
+    const from = lt.tInput === null ? lt.t0 : lt.tInput;
+    return {input: from - lt.t0, start: start - from, end: end - from, oneRender: !shown};
   };
 })();
 """
@@ -300,7 +362,8 @@ class Stats:
     def add(self, phase: str, ctx: int, kind: str, res: dict) -> None:
         self.latency.setdefault(f"{phase}|{kind}", []).append(res["end"] / 1000)
         self.records.append({"phase": phase, "context": ctx, "kind": kind, "latency_s": res["end"] / 1000,
-                             "start_delay_s": res["start"] / 1000, "input_after_arm_s": res["input"] / 1000})
+                             "start_delay_s": res["start"] / 1000, "input_after_arm_s": res["input"] / 1000,
+                             "one_render": bool(res.get("oneRender"))})
         if self.verbose:
             print(f"  [{phase} ctx {ctx}] {kind}: {res['end'] / 1000:.2f} s "
                   f"(script started after {res['start'] / 1000:.2f} s)", flush=True)
@@ -686,6 +749,11 @@ def report(args, stats: Stats, mem: dict, info: dict) -> tuple[str, dict]:
         if len(stats.errors) > 40:
             lines.append(f"- … {len(stats.errors) - 40} more in load_test.json")
         lines.append("")
+    one_render = [r for r in stats.records if r.get("one_render")]
+    if one_render:
+        lines += ["Runs the page drew in a single render (its `data-test-script-state` never read "
+                  "`running`; seen and timed by their `new_session` and `script_finished` messages): "
+                  f"{len(one_render)} (" + ", ".join(sorted({r['kind'] for r in one_render})) + ").", ""]
     if stats.missed:
         lines += [f"Inputs that started no rerun within {START_S} s and were retried (not counted): "
                   f"{len(stats.missed)} (" + ", ".join(sorted({m['kind'] for m in stats.missed})) + ").", ""]
