@@ -131,12 +131,15 @@ class NUFFT(LinearOperator):
         approximates ``A^H A``: the Toeplitz band ``t(d)`` kept for ``-N/2 <= d < N/2`` and
         made periodic (Strang's preconditioner), clipped below at 1e-3 of its maximum. For a
         preconditioner ``F^H (c + rho d_D)^{-1} F`` of ADMM's x-update."""
-        h, w = self.ishape
+        # H, W from the kernel (2H, 2W), not from self.ishape: a compiled solver built for
+        # one image size is reused with the kernel tensor of another.
+        size = tf.shape(self.kernel)
+        h, w = size[-2] // 2, size[-1] // 2
         t = tf.signal.ifft2d(self.kernel)  # the circulant's first column, offsets mod (2H, 2W)
 
         def band(n):
-            idx = np.arange(n)
-            return tf.constant(np.where(idx < n // 2, idx, idx - n) % (2 * n))
+            idx = tf.range(n)
+            return tf.math.floormod(tf.where(idx < n // 2, idx, idx - n), 2 * n)
 
         c = tf.gather(tf.gather(t, band(h), axis=0), band(w), axis=1)
         g = tf.math.real(tf.signal.fft2d(c))
