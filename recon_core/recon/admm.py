@@ -133,7 +133,8 @@ class AdmmSolver(ChunkedSolver):
         with_ref = ref is not None
         gram = not A.graph_forward()  # the NUFFT: work from A^H y and the Toeplitz normal map
         circulant = bool(cfg.circulant_precond and gram and hasattr(A, "circulant_normal"))
-        flags = (layout, int(cfg.cg_iter), bool(cfg.adaptive_rho), with_ref, shifted, gram,
+        cg_iter = cfg.cg_iter if cfg.cg_iter is not None else (2 if circulant else 4)
+        flags = (layout, int(cg_iter), bool(cfg.adaptive_rho), with_ref, shifted, gram,
                  circulant)
         self.key = ("admm", A.key(), D.key(), *flags)
         self.build = lambda: _build(A, D, *flags)

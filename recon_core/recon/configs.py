@@ -53,8 +53,9 @@ class AdmmConfig(IterativeConfig):
         adaptive_rho: residual balancing (Boyd et al. 2011, sec. 3.4.1): rho is doubled or
             halved when the primal and dual residuals differ by more than a factor 10.
         cg_iter: conjugate-gradient steps per x-update when the forward model's normal
-            operator is not diagonal in k-space (multi-coil data); Cartesian single-coil data
-            need none: their x-update is exact.
+            operator is not diagonal in k-space (multi-coil data, and non-Cartesian data);
+            Cartesian single-coil data need none: their x-update is exact. ``None``: 2 when the
+            circulant preconditioner below applies, 4 otherwise.
         coil_split: for multi-coil SENSE data, split the coil images off
             (:mod:`recon_core.recon.admm_split`): exact k-space steps instead of ``cg_iter`` CG
             steps, about a quarter of the FFTs per iteration. Not combined with ``adaptive_rho``
@@ -71,23 +72,23 @@ class AdmmConfig(IterativeConfig):
             converges as fast as 4, at 1.5 instead of 2.6 ms per iteration).
         circulant_precond: precondition the CG x-update of single-coil NUFFT data with the
             inverse of a circulant approximation of ``A^H A + rho D^H D`` (one FFT pair per
-            step). Opt-in until the peer benchmark is rerun with it: on 256² analytic
-            Shepp–Logan, 64 golden-angle spokes, SNR 30 dB, λ = 3.24e-3, ``cg_iter=2`` with it
-            reached 38.7 / 39.6 dB after 25 / 50 iterations (50 in 0.43 s) against 29.4 / 33.0
-            dB (50 in 0.53 s) for the default 4 plain CG steps; both end at 39.7 dB.
+            step; multi-coil and Cartesian data ignore it). On 256² analytic Shepp–Logan, 64
+            golden-angle spokes, SNR 30 dB, λ = 3.24e-3, ``cg_iter=2`` with it reached 38.7 /
+            39.6 dB after 25 / 50 iterations (50 in 0.43 s) against 29.4 / 33.0 dB (50 in
+            0.53 s) for 4 plain CG steps; both end at 39.7 dB.
     """
 
     rho: float | None = None
     rho_factor: float = 20.0
     relaxation: float = 1.5
     adaptive_rho: bool = False
-    cg_iter: int = 4
+    cg_iter: int | None = None
     coil_split: bool = True
     split_rho_factor: float = 100.0
     mu_factor: float = 0.5
     relax_coils: bool = True
     pcg_iter: int | None = None
-    circulant_precond: bool = False
+    circulant_precond: bool = True
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,8 @@ def resolve_config(method: str, config: SolverConfig | None, max_iter: int | Non
         check_positive(config.rho_factor, "rho_factor")
         if not 1.0 <= config.relaxation < 2.0:
             raise ValueError(f"relaxation must be in [1, 2), got {config.relaxation}")
-        check_int(config.cg_iter, "cg_iter", minimum=1)
+        if config.cg_iter is not None:
+            check_int(config.cg_iter, "cg_iter", minimum=1)
         check_positive(config.split_rho_factor, "split_rho_factor")
         check_positive(config.mu_factor, "mu_factor")
         if config.pcg_iter is not None:
