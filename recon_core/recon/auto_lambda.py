@@ -40,8 +40,8 @@ from numpy.typing import ArrayLike
 
 from recon_core.checks import as_array, as_mask, check_positive
 
-__all__ = ["AUTO_RATIO", "LAMBDA_FLOOR", "NONCARTESIAN_FLOOR", "AutoLambda", "noise_level",
-           "auto_lambda", "auto_lambda_noncartesian", "samples_per_cell"]
+__all__ = ["AUTO_RATIO", "LAMBDA_FLOOR", "NONCARTESIAN_NOISE", "NONCARTESIAN_ALIAS", "AutoLambda",
+           "noise_level", "auto_lambda", "auto_lambda_noncartesian", "samples_per_cell"]
 
 #: c of the rule: λ = c σ a (module docstring).
 AUTO_RATIO = 0.3
@@ -63,7 +63,9 @@ class AutoLambda:
         map_scale: ``a`` of the rule (1 for normalised maps and single-coil data).
         floored: True when the floor, not the noise, set λ.
         notes: anything a user should know (estimates that disagree, a floor).
-        floor_ratio: the floor's factor (:data:`LAMBDA_FLOOR`, or :data:`NONCARTESIAN_FLOOR`).
+        floor_ratio: the floor's factor (:data:`LAMBDA_FLOOR`).
+        rule: how λ followed from σ and the signal, when not by the Cartesian rule (the
+            non-Cartesian rule fills it in); :meth:`describe` shows it.
     """
 
     lam: float
@@ -74,9 +76,12 @@ class AutoLambda:
     floored: bool = False
     notes: list[str] = field(default_factory=list)
     floor_ratio: float = LAMBDA_FLOOR
+    rule: str = ""
 
     def describe(self) -> str:
         """One line for the UI: the value, the rule and the noise it came from."""
+        if self.rule:
+            return f"λ = {self.lam:.3g} ({self.rule})"
         how = (f"floor {self.floor_ratio:g} × signal" if self.floored
                else f"{AUTO_RATIO:g} × noise σ {self.sigma:.3g} ({self.source})")
         return f"λ = {self.lam:.3g} ({how})"
@@ -185,13 +190,12 @@ def auto_lambda(kspace: ArrayLike, mask: ArrayLike | None = None, *, sens: Array
     return AutoLambda(float(lam), float(sigma), source, signal, a, bool(floored), notes)
 
 
-#: λ is at least this times the 99th percentile of the gridding image for non-Cartesian data.
-#: Higher than :data:`LAMBDA_FLOOR`: the CG-based x-update converges slowly at tiny λ, and
-#: even noiseless analytic data hold signal beyond the image grid that acts as noise. On 128²
-#: analytic Shepp–Logan, 48 golden-angle spokes, noiseless, 40 / 200 ADMM iterations:
-#: λ = 2e-5 (the Cartesian floor) 26.1 / 26.4 dB, 1e-4 26.2 / 27.3, 1e-3 28.2 / 35.1,
-#: 3e-3 32.8 / 35.2 dB.
-NONCARTESIAN_FLOOR = 1e-3
+#: c_noise of the non-Cartesian rule λ = a (K/N) (c_noise σ + c_alias s)
+#: (:func:`auto_lambda_noncartesian`).
+NONCARTESIAN_NOISE = 0.25
+#: c_alias of the non-Cartesian rule: the undersampling artefact acts as noise proportional to
+#: the image, so λ keeps a share of the signal when the data are noiseless.
+NONCARTESIAN_ALIAS = 0.025
 #: Non-Cartesian samples at least this far out (fraction of the k-space radius) estimate σ.
 EDGE_RADIUS = 0.9
 
@@ -199,9 +203,9 @@ EDGE_RADIUS = 0.9
 def samples_per_cell(coord: ArrayLike, shape) -> float:
     """The mean number of samples per occupied Cartesian k-space cell (1 for grid points).
 
-    Least squares weights a k-space region by its number of samples, so the noise that TV
-    must remove from a region sampled ``rho`` times is averaged down by ``sqrt(rho)`` while
-    the data term grows by ``rho``: the weight that balances them scales as ``sigma sqrt(rho)``.
+    A description of a trajectory beside its samples per pixel K/N: radial spokes with a 2×
+    oversampled readout sample each occupied cell about twice. (An earlier automatic λ
+    scaled with ``sqrt(rho)``; ``benchmarks/auto_lambda_noncartesian.py`` compares both.)
     """
     from recon_core.ops.nonuniform import check_coord
 
@@ -217,12 +221,33 @@ def auto_lambda_noncartesian(samples: ArrayLike, traj, *, sens: ArrayLike | None
                              ) -> AutoLambda:
     r"""λ for non-Cartesian data (``traj`` with ``points`` (K, 2) and ``shape`` (H, W)).
 
-    The Cartesian rule scaled by the sampling density, with its own floor
-    (:data:`NONCARTESIAN_FLOOR` × the 99th percentile of the gridding image):
-    :math:`\lambda = c\,\sigma\,a\,\sqrt{\rho}` with :math:`\rho` from
-    :func:`samples_per_cell`. σ is ``noise_std``, a noise scan's, or estimated from the
-    samples beyond :data:`EDGE_RADIUS` of the k-space radius (the outermost 5 % of samples
-    when none lie there), robustly as for the Cartesian corners.
+    .. math::
+
+        \lambda = a\,\frac{K}{N}\,\big(c_n\,\sigma + c_a\,s\big), \qquad
+        c_n = 0.25,\quad c_a = 0.025,
+
+    with K the samples per coil, N = H·W the pixels, σ the noise standard deviation per
+    complex sample, s the 99th percentile of the (root-sum-of-squares) gridding image and a
+    the maps' scale (as for :func:`auto_lambda`). K/N is the least-squares term's weight per
+    pixel (its curvature grows with the number of samples while TV's does not); the second
+    term is the undersampling artefact, which TV must remove like noise and which is
+    proportional to the image, so λ stays useful for noiseless data.
+
+    **Where it comes from.** ``benchmarks/auto_lambda_noncartesian.py`` found the best λ of a
+    fine grid on 56 cases (analytic Shepp–Logan and random ellipses, 128² and 256²,
+    golden-angle and uniform radial with 24–96 spokes, uniform and variable-density spirals,
+    8 coils, SNR 40/30/20 dB and noiseless; 150 ADMM iterations) and fitted the two constants
+    by the least mean PSNR loss. Rerun with this rule, ``lam="auto"`` is 0.32 dB below the
+    best λ on average and 1.21 dB at worst with the known σ (0.35 / 1.90 dB with σ estimated
+    from the samples), against 3.76 / 12.26 dB (1.06 / 4.08 dB) for the
+    rule before it (0.3 σ √ρ, ρ samples per occupied grid cell, floored at 10⁻³ s). The best λ is
+    nearly independent of the SNR down to 20 dB: with these trajectories the artefact, not
+    the noise, sets it.
+
+    σ is ``noise_std``, a noise scan's, or estimated from the samples beyond
+    :data:`EDGE_RADIUS` of the k-space radius (the outermost 5 % of samples when none lie
+    there), robustly as for the Cartesian corners. Sharp-edged phantoms still hold signal
+    there, so the estimate is an upper bound; the rule was checked with it (above).
 
     Args:
         samples: complex (K,) or (C, K) in the trajectory's order.
@@ -265,13 +290,13 @@ def auto_lambda_noncartesian(samples: ArrayLike, traj, *, sens: ArrayLike | None
         if not inside.any():
             raise ValueError("sensitivity maps are all zero")
         a = float(np.sqrt(np.mean(power[inside])))
-    rho = samples_per_cell(c, shape)
-    lam = AUTO_RATIO * sigma * a * np.sqrt(rho)
-    floor = NONCARTESIAN_FLOOR * signal
-    floored = lam < floor
-    if floored:
-        notes.append(f"the noise is below the floor's scale: λ set to {NONCARTESIAN_FLOOR:g} × "
-                     "the signal")
-        lam = floor
-    return AutoLambda(float(lam), float(sigma), source, signal, a, bool(floored), notes,
-                      floor_ratio=NONCARTESIAN_FLOOR)
+    per_pixel = kk.shape[-1] / float(shape[0] * shape[1])
+    noise_term, alias_term = NONCARTESIAN_NOISE * sigma, NONCARTESIAN_ALIAS * signal
+    lam = a * per_pixel * (noise_term + alias_term)
+    if noise_term < alias_term:
+        notes.append("the undersampling artefact, not the noise, sets λ "
+                     f"({NONCARTESIAN_ALIAS:g} × signal > {NONCARTESIAN_NOISE:g} × σ)")
+    scale = f"{a:.3g} × " if abs(a - 1.0) > 1e-3 else ""
+    rule = (f"{scale}K/N {per_pixel:.3g} × ({NONCARTESIAN_NOISE:g} × noise σ {sigma:.3g} "
+            f"({source}) + {NONCARTESIAN_ALIAS:g} × signal {signal:.3g})")
+    return AutoLambda(float(lam), float(sigma), source, signal, a, False, notes, rule=rule)
