@@ -28,19 +28,21 @@ if traj_mode:
     except ValueError as exc:
         st.error(f"Trajectory settings rejected: {exc}")
         st.stop()
-    truth, has_ref, sampling = td.truth, td.has_reference, state.trajectory_summary()
+    truth, has_ref = td.truth, td.has_reference
+    sampling = state.trajectory_summary() + td.coil_summary()
     tv_iters = min(int(cfg["iters"]), TRAJ_TV_ITERS)
     if cfg["lamauto"]:
         try:
             with st.spinner("Choosing λ from the noise level…"):
-                choice = cached.trajectory_lam(td.spec, td.samples, td.noise_std)
+                choice = cached.trajectory_lam(td.spec, td.samples, td.noise_std, td.maps_kind)
             lam, lam_note = choice.lam, "automatic " + choice.describe()
         except ValueError as exc:
             lam, lam_note = float(cfg["lam"]), f"λ = {float(cfg['lam']):.2e} ({exc})"
     else:
         lam, lam_note = float(cfg["lam"]), f"λ = {float(cfg['lam']):.2e} (set by hand)"
     st.caption(f"Data: {data.description}; {sampling}; samples: {td.how}. TV with {lam_note} "
-               f"({cfg['method']}, {tv_iters} iterations: at most {TRAJ_TV_ITERS} here).")
+               f"({cfg['method']}, {tv_iters} iterations: at most {TRAJ_TV_ITERS} here). "
+               f"{td.coil_note()}".rstrip())
 else:
     mask = state.current_mask(data)
     truth, has_ref, sampling = data.truth, data.has_reference, state.mask_summary(data)
@@ -87,13 +89,14 @@ if traj_mode:
     working("CG-SENSE")
     try:
         with st.spinner("CG on the NUFFT model…"):
-            recons["CG-SENSE"] = cached.trajectory_cg(td.spec, td.samples)
+            recons["CG-SENSE"] = cached.trajectory_cg(td.spec, td.samples, maps=td.maps_kind)
     except ValueError as exc:
         st.error(f"CG-SENSE failed: {exc}")
     if use_tv:
         working("TV")
         try:
-            recons["TV"] = cached.trajectory_tv(td.spec, td.samples, float(lam), cfg["method"], tv_iters)
+            recons["TV"] = cached.trajectory_tv(td.spec, td.samples, float(lam), cfg["method"],
+                                                tv_iters, td.maps_kind)
         except ValueError as exc:
             st.error(f"TV failed: {exc}")
     if use_res or use_unr:
@@ -157,7 +160,10 @@ report = {
     "reference": "fully sampled" if has_ref else "none (already-undersampled scan)",
     ("trajectory" if traj_mode else "mask"): ({"summary": sampling, "kind": cfg["tkind"], "readouts": td.traj.n_readouts,
                   "samples_per_readout": td.traj.n_samples, "acceleration": td.traj.acceleration,
-                  "samples": td.how} if traj_mode else
+                  "samples": td.how, "coils": td.n_coils or 1,
+                  "coil_maps": None if td.maps is None else
+                  {"kind": td.maps["kind"], "calibration": list(td.maps["calib_shape"]),
+                   "estimated_from": "the gridded k-space centre of the samples"}} if traj_mode else
                  {"summary": sampling, "kind": cfg["mkind"], "accel": cfg["accel"],
                   "center_fraction": cfg["cf"] or None, "seed": cfg["mseed"],
                   "achieved_acceleration": rc.achieved_acceleration(mask)}),

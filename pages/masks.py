@@ -73,8 +73,10 @@ def trajectory_view(data: state.WorkingData) -> None:
         widgets.chart(where=b, fig=image_figure(np.abs(grid - td.truth), "Gridding |error|", zmin=0,
                                                 zmax=0.3, colorscale="inferno", value_label="|error|",
                                                 percent=True, height=340), key="tr_err")
-    st.caption(f"Data: {data.description}. Samples: {td.how}; scans and uploads are always "
-               f"simulated from their image by NUFFT. Density compensation: {dcf_how}.")
+    scans = ("" if td.multicoil else "; scans and uploads are always simulated from their "
+             "image by NUFFT")
+    st.caption(f"Data: {data.description}. Samples: {td.how}{scans}. Density compensation: "
+               f"{dcf_how}. {td.coil_note()}".rstrip())
 
 
 with st.sidebar:
@@ -105,6 +107,9 @@ if traj_mode:
                        max_value=state.DENSITY_RANGE[1], step=0.25,
                        help="1: Archimedean; above 1 the arms pack tighter near the centre.")
     data = state.current_data()
+    with st.sidebar:
+        st.header("Coils")
+        state.trajectory_coil_controls(data)
     trajectory_view(data)
     state.sync_url()
     st.stop()

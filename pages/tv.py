@@ -24,7 +24,9 @@ REDRAW_S = 0.25  # live curves redraw at most this often: a redraw resends both 
 
 data = state.current_data()
 traj_mode = state.trajectory_mode()
-multicoil = data.multicoil and not traj_mode  # trajectory data are single-coil (see below)
+# the coil-split ADMM (its own ρ setting) serves Cartesian multi-coil data; non-Cartesian
+# SENSE data (below) are solved by the plain ADMM with a CG x-update
+multicoil = data.multicoil and not traj_mode
 with st.sidebar:
     st.header("Solver")
     method = state.bind(st.selectbox, "method", "Method", options=list(rc.METHODS),
@@ -76,12 +78,12 @@ if traj_mode:
     except ValueError as exc:
         st.error(f"Trajectory settings rejected: {exc}")
         st.stop()
-    mask, y, sens, truth, has_ref = td.traj, td.samples, None, td.truth, td.has_reference
-    sampling = state.trajectory_summary()
+    mask, y, sens, truth, has_ref = td.traj, td.samples, td.sens, td.truth, td.has_reference
+    sampling = state.trajectory_summary() + td.coil_summary()  # also keys the TV results
     if cfg["lamauto"]:
         try:
             with st.spinner("Choosing λ from the noise level…"):
-                choice = cached.trajectory_lam(td.spec, td.samples, td.noise_std)
+                choice = cached.trajectory_lam(td.spec, td.samples, td.noise_std, td.maps_kind)
             lam, lam_note = choice.lam, "automatic " + choice.describe()
         except ValueError as exc:
             st.warning(f"Automatic λ failed ({exc}); using λ = {float(cfg['lam']):.2e}.")
@@ -90,7 +92,7 @@ if traj_mode:
         lam, lam_note = float(cfg["lam"]), f"λ = {float(cfg['lam']):.2e} (set by hand)"
     st.caption(f"Data: {data.description}; {sampling}; {lam_note}. Samples: {td.how}. "
                "Model: the NUFFT along the trajectory (Toeplitz normal map); the start image "
-               "for comparison is gridding.")
+               f"for comparison is gridding. {td.coil_note()}".rstrip())
 else:
     mask = state.current_mask(data)
     y = data.kspace * mask
@@ -150,7 +152,7 @@ elif run:
     bar = progress.progress(0.0, text="Starting (the first run of a method compiles it)…")
     try:
         last_draw = None
-        built = cached.trajectory_problem(td.spec, td.samples) if traj_mode else None
+        built = cached.trajectory_problem(td.spec, td.samples, td.maps_kind) if traj_mode else None
         # first curve point after one iteration (ramp), then chunks of CHUNK[method]
         for rec, snapshot in rc.tv_iterations(y, mask, lam, method, config=config, sens=sens,
                                               reference=truth if has_ref else None,

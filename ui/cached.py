@@ -22,7 +22,8 @@ MASKS = 64  # bool (H, W): at most 0.15 MB each, 9 MB in all
 BIG_IMAGES = 16  # TV images, PSFs, edited k-space: at most 1.2–2.4 MB each, so at most 38 MB
 COIL_DATA = 6  # (C, H, W) complex64 coil data and maps: 19 MB at 16 coils × 384², so 113 MB
 SCANS = 4  # a built-in scan's record (its multi-coil k-space, about 10–20 MB)
-SAMPLES = 8  # non-Cartesian samples: up to 512 × 4096 complex64 (16 MB) each
+SAMPLES = 8  # non-Cartesian samples: up to 512 × 4096 complex64 (16 MB) each, all coils
+MAX_COIL_SAMPLES = 512 * 4096  # samples × coils of one entry (trajectory_samples refuses more)
 NETWORKS = 2  # the shipped networks (Keras models, several MB with their compiled functions)
 
 
@@ -452,89 +453,165 @@ def trajectory_psf(spec: tuple) -> np.ndarray:
 
 @st.cache_data(show_spinner=False, max_entries=SAMPLES)
 def trajectory_samples(spec: tuple, source: str, snr: int | None, seed: int,
-                       image: np.ndarray) -> dict:
-    """Non-Cartesian samples of the working image along the trajectory ``spec``.
+                       image: np.ndarray, n_coils: int = 0,
+                       coil_images: np.ndarray | None = None) -> dict:
+    """Non-Cartesian samples of the working data along the trajectory ``spec``.
 
-    ``source`` "phantom": the analytic Shepp–Logan k-space (recon_core.ellipses, no inverse
-    crime) when available; anything else: the NUFFT of ``image``. Noise at ``snr`` dB (the
-    signal power of the fully sampled Cartesian k-space) seeded by ``seed``.
+    Single-coil (``n_coils`` 0 and no ``coil_images``): ``source`` "phantom" gives the analytic
+    Shepp–Logan k-space (recon_core.ellipses, no inverse crime); anything else the NUFFT of
+    ``image``. Multi-coil: ``coil_images`` (complex (C, H, W), a multi-coil scan's) are sampled
+    coil by coil by NUFFT, and ``image`` (their RSS) is the reference; without them,
+    ``n_coils`` >= 2 simulated coils: the analytic k-space through band-limited coil maps for
+    the phantom, else the NUFFT of ``recon_core.coils.simulate_multicoil``'s coil images of
+    ``image``. Noise at ``snr`` dB (recon_core.noise: over the signal power of the fully
+    sampled Cartesian k-space of all coils) seeded by ``seed``, independent per coil.
 
-    Returns ``samples`` (complex64 (K,)), ``truth`` (float32 (H, W)), ``how`` (str),
-    ``noise_std`` (float: per-sample noise standard deviation, 0 when noiseless).
+    Returns ``samples`` (complex64 (K,), or (C, K) for C coils), ``truth`` (float32 (H, W)),
+    ``how`` (str), ``noise_std`` (float: per-sample noise standard deviation, 0 when
+    noiseless), ``n_coils`` (0 for single-coil samples, else C).
     """
     from recon_core.noise import noise_std as std_of
 
     traj = trajectory(spec)
-    if source == "phantom":
+    n_coils = 0 if coil_images is not None else int(n_coils)
+    coils = coil_images.shape[0] if coil_images is not None else max(n_coils, 1)
+    if coils * traj.points.shape[0] > MAX_COIL_SAMPLES:
+        raise ValueError(f"{coils} coils × {traj.points.shape[0]:,} samples is more than this app "
+                         f"holds ({MAX_COIL_SAMPLES:,} samples in all): use fewer readouts, "
+                         "samples per readout or coils")
+    if source == "phantom" and coil_images is None:
         try:
             from recon_core.ellipses import analytic_phantom_data
         except ImportError:
             pass
         else:
-            d = analytic_phantom_data(traj.points, traj.shape, "shepp_logan", snr_db=snr, seed=seed)
-            power = float(np.mean(d.image.astype(np.float64) ** 2))
+            d = analytic_phantom_data(traj.points, traj.shape, "shepp_logan", n_coils=n_coils,
+                                      snr_db=snr, seed=seed)
+            signal = d.image if d.sens is None else d.sens * d.image
+            power = float(np.mean(np.abs(signal.astype(np.complex128)) ** 2))
+            how = ("analytic k-space of the Shepp–Logan ellipses at the trajectory's points "
+                   "(recon_core.ellipses: no inverse crime)")
+            if n_coils:
+                how = (f"{n_coils} simulated coils: analytic k-space of the Shepp–Logan ellipses "
+                       "seen through band-limited coil maps, per coil, at the trajectory's points "
+                       "(recon_core.ellipses: no inverse crime)")
             return {"samples": d.kspace, "truth": d.image, "noise_std": 0.0 if snr is None else
-                    float(std_of(power, snr)),
-                    "how": "analytic k-space of the Shepp–Logan ellipses at the trajectory's points "
-                           "(recon_core.ellipses: no inverse crime)"}
+                    float(std_of(power, snr)), "how": how, "n_coils": n_coils}
     truth = np.asarray(image, np.float32)
-    samples = rc.nufft_forward(truth.astype(np.complex64), traj.points).astype(np.complex64)
+    if coil_images is not None:
+        signal = np.asarray(coil_images, np.complex64)
+        n_coils = signal.shape[0]
+        how = (f"the scan's {n_coils} coils, simulated per coil by NUFFT of the coil images "
+               "(each coil's k-space at the trajectory's points)")
+    elif n_coils:
+        from recon_core.coils import simulate_sens_maps
+
+        signal = simulate_sens_maps(truth.shape, n_coils) * truth
+        how = (f"{n_coils} simulated coils (recon_core.coils maps), simulated per coil by NUFFT "
+               "of the coil images of the working image")
+    else:
+        signal = truth.astype(np.complex64)
+        how = ("simulated from the working image by NUFFT (the image's own k-space at the "
+               "trajectory's points)")
+    samples = rc.nufft_forward(signal, traj.points).astype(np.complex64)
     sigma = 0.0
     if snr is not None:
-        power = float(np.mean(truth.astype(np.float64) ** 2))
-        samples = rc.add_noise(samples[None], snr, seed, signal_power=power)[0].astype(np.complex64)
+        power = float(np.mean(np.abs(signal.astype(np.complex128)) ** 2))
+        flat = samples.reshape(-1, samples.shape[-1])  # add_noise wants (1, K) for one coil
+        samples = rc.add_noise(flat, snr, seed, signal_power=power).reshape(samples.shape)
+        samples = samples.astype(np.complex64)
         sigma = float(std_of(power, snr))
-    return {"samples": samples, "truth": truth, "noise_std": sigma,
-            "how": "simulated from the working image by NUFFT (the image's own k-space at the "
-                   "trajectory's points)"}
+    return {"samples": samples, "truth": truth, "noise_std": sigma, "how": how, "n_coils": n_coils}
+
+
+@st.cache_data(show_spinner="Estimating coil maps from the gridded k-space centre…",
+               max_entries=COIL_DATA)
+def trajectory_maps(spec: tuple, samples: np.ndarray, kind: str = "espirit") -> dict:
+    """Coil maps of multi-coil non-Cartesian samples (C, K), estimated from the samples alone
+    (:func:`recon_core.traj_maps.estimate_sens_maps_noncartesian`: every coil gridded with
+    :func:`trajectory_dcf`'s weights, ESPIRiT or ratio maps from the centre of their k-space).
+
+    Returns ``maps`` (complex64 (C, H, W)), ``kind`` (the kind computed: "ratio" after an
+    ESPIRiT fallback), ``calib_shape`` ((h, w)), ``support`` (bool (H, W)) and ``warnings``
+    (list of str). Raises ValueError (single-coil samples, an unknown kind)."""
+    from recon_core.traj_maps import estimate_sens_maps_noncartesian
+
+    res = estimate_sens_maps_noncartesian(samples, trajectory(spec), kind,
+                                          dcf=trajectory_dcf(spec)[0])
+    return {"maps": res.maps, "kind": res.kind, "calib_shape": tuple(res.calib_shape),
+            "support": res.support, "warnings": list(res.warnings)}
+
+
+def _trajectory_sens(spec: tuple, samples: np.ndarray, maps: str) -> np.ndarray | None:
+    """The coil maps of (C, K) samples (kind ``maps``); None for single-coil samples."""
+    return trajectory_maps(spec, samples, maps)["maps"] if np.ndim(samples) == 2 else None
 
 
 @st.cache_data(show_spinner=False, max_entries=IMAGES)
 def trajectory_gridding(spec: tuple, samples: np.ndarray) -> np.ndarray:
-    """Gridding image (complex64 (H, W)): density-compensated adjoint NUFFT."""
+    """Gridding image (complex64 (H, W)): density-compensated adjoint NUFFT; for (C, K)
+    samples, the root-sum-of-squares of the coils' gridding images."""
     w, _ = trajectory_dcf(spec)
     return rc.gridding(samples, trajectory(spec), dcf=w).image
 
 
 @st.cache_data(show_spinner=False, max_entries=IMAGES)
-def trajectory_cg(spec: tuple, samples: np.ndarray, iters: int = CG_ITERS) -> np.ndarray:
-    """|CG| (float32 (H, W)): least squares on the NUFFT model by CG from zero."""
-    return np.abs(rc.reconstruct_cg(samples, trajectory(spec), None, max_iter=int(iters)).image)
+def trajectory_cg(spec: tuple, samples: np.ndarray, iters: int = CG_ITERS,
+                  maps: str = "espirit") -> np.ndarray:
+    """|CG| (float32 (H, W)): least squares on the NUFFT model by CG from zero; CG-SENSE with
+    the maps of kind ``maps`` (:func:`trajectory_maps`) for (C, K) samples."""
+    sens = _trajectory_sens(spec, samples, maps)
+    return np.abs(rc.reconstruct_cg(samples, trajectory(spec), sens, max_iter=int(iters)).image)
 
 
 @st.cache_data(show_spinner=False, max_entries=NUMBERS)
-def trajectory_lam(spec: tuple, samples: np.ndarray, noise_std: float | None):
-    """``auto_lambda_noncartesian`` of the samples (an ``AutoLambda``)."""
+def trajectory_lam(spec: tuple, samples: np.ndarray, noise_std: float | None,
+                   maps: str = "espirit"):
+    """``auto_lambda_noncartesian`` of the samples (an ``AutoLambda``), with the maps of
+    kind ``maps`` for (C, K) samples."""
     from recon_core.recon import auto_lambda_noncartesian
 
-    return auto_lambda_noncartesian(samples, trajectory(spec), noise_std=noise_std)
+    return auto_lambda_noncartesian(samples, trajectory(spec), noise_std=noise_std,
+                                    sens=_trajectory_sens(spec, samples, maps))
 
 
 @st.cache_resource(show_spinner=False, max_entries=SAMPLES)
-def trajectory_problem(spec: tuple, samples: np.ndarray):
+def trajectory_problem(spec: tuple, samples: np.ndarray, maps: str = "espirit"):
     """The TV problem (``recon_core.recon.problem.TVProblem``, λ = 0, no reference) of the
-    non-Cartesian samples, for the TV page's live solve. Its NUFFT's Toeplitz kernel and start
-    image take about half a second at 256² and depend on neither λ nor the solver, so a new λ
-    starts at once (immutable tensors: shared). Pages set λ and the reference with
-    ``dataclasses.replace``."""
+    non-Cartesian samples (with the maps of kind ``maps`` for (C, K) samples), for the TV
+    page's live solve. Its NUFFT's Toeplitz kernel and start image take about half a second
+    at 256² and depend on neither λ nor the solver, so a new λ starts at once (immutable
+    tensors: shared). Pages set λ and the reference with ``dataclasses.replace``."""
     from recon_core.recon.inputs import check_problem
     from recon_core.recon.problem import build_problem
 
-    return build_problem(check_problem(samples, trajectory(spec), 0.0, None, None))
+    sens = _trajectory_sens(spec, samples, maps)
+    return build_problem(check_problem(samples, trajectory(spec), 0.0, None, sens))
 
 
 @st.cache_data(show_spinner="Running TV…", max_entries=BIG_IMAGES)
-def trajectory_tv(spec: tuple, samples: np.ndarray, lam: float, method: str, iters: int) -> np.ndarray:
-    """|TV| (float32 (H, W)) of the non-Cartesian samples."""
+def trajectory_tv(spec: tuple, samples: np.ndarray, lam: float, method: str, iters: int,
+                  maps: str = "espirit") -> np.ndarray:
+    """|TV| (float32 (H, W)) of the non-Cartesian samples (SENSE-TV with the maps of kind
+    ``maps`` for (C, K) samples)."""
     if method == "gradient":
         method = "admm"
-    return np.abs(rc.reconstruct_tv(samples, trajectory(spec), lam, method, max_iter=int(iters)).image)
+    sens = _trajectory_sens(spec, samples, maps)
+    return np.abs(rc.reconstruct_tv(samples, trajectory(spec), lam, method, max_iter=int(iters),
+                                    sens=sens).image)
 
 
 @st.cache_data(show_spinner=False, max_entries=IMAGES)
 def gridded_kspace(spec: tuple, samples: np.ndarray) -> np.ndarray:
-    """|Cartesian k-space| (float32 (H, W), DC at the centre, max 1) of the gridding image
+    """|Cartesian k-space| (float32 (H, W), DC at the centre, max 1) of the gridding image;
+    for (C, K) samples the root-sum-of-squares over coils of each coil's gridded k-space
     (NumPy's FFT, as in :func:`home_example`: the mask designer does not load TensorFlow)."""
+    if np.ndim(samples) == 2:
+        from recon_core.traj_maps import gridded_coil_kspace
+
+        k = np.sqrt(np.sum(np.abs(gridded_coil_kspace(samples, trajectory(spec),
+                                                      trajectory_dcf(spec)[0])) ** 2, axis=0))
+        return (k / (k.max() or 1.0)).astype(np.float32)
     x = trajectory_gridding(spec, samples)
     axes = (-2, -1)
     k = np.abs(np.fft.fftshift(np.fft.fft2(np.fft.ifftshift(x, axes=axes), norm="ortho"), axes=axes))

@@ -42,6 +42,7 @@ TRAJ_KINDS = ("radial", "spiral", "cartesian")  # recon_core.trajectories.TRAJEC
 NREAD_RANGE = (1, 512)
 NSAMP_RANGE = (0, 4096)
 DENSITY_RANGE = (1.0, 4.0)
+TCOILS_MAX = NCOILS_RANGE[1]  # simulated coils of single-coil data in trajectory mode (0: none)
 
 # Parsers raise ValueError for values that cannot be used.
 def _choice(options):
@@ -131,6 +132,7 @@ SETTINGS: dict[str, tuple[Callable[[], Any], Callable[[Any], Any]]] = {
     "nsamp": (lambda: 0, _int_in(*NSAMP_RANGE)),  # samples per readout; 0: the design's (2N radial)
     "golden": (lambda: True, _flag),  # golden-angle spokes (radial)
     "density": (lambda: 1.0, _float_in(*DENSITY_RANGE)),  # spiral density exponent
+    "tcoils": (lambda: 0, _int_in(0, TCOILS_MAX)),  # simulated coils of the samples; 0/1: none
 }
 
 
@@ -320,6 +322,9 @@ class WorkingData:
         noise_std: the noise standard deviation per k-space sample when it is known (0 for
             noiseless synthetic data, the added noise's, a noise scan's), for the automatic λ;
             None: estimated from the k-space corners.
+        clean_kspace: the k-space before the ``snr`` setting's noise (same shape as
+            ``kspace``), or None when no noise was added (it is ``kspace`` then). Trajectory
+            mode samples the coil images of these and adds its own noise per sample.
     """
 
     truth: np.ndarray
@@ -329,6 +334,7 @@ class WorkingData:
     has_reference: bool = True
     noise: Any = None
     noise_std: float | None = None
+    clean_kspace: np.ndarray | None = None
 
     @property
     def multicoil(self) -> bool:
@@ -417,7 +423,7 @@ def current_data() -> WorkingData:
         sigma = float(np.sqrt(np.mean(np.abs(up["noise"]) ** 2)))
     else:
         sigma = None  # the automatic λ estimates it from the k-space corners
-    desc = data_description()
+    desc, clean = data_description(), None
     if c["snr"] is not None:
         try:
             noisy = cached.noisy_kspace(kspace, float(c["snr"]), int(c["nseed"]), acquired)
@@ -426,8 +432,9 @@ def current_data() -> WorkingData:
             desc = _source_description()
         else:
             sigma = added_noise(sigma, kspace, float(c["snr"]), acquired)
-            kspace = noisy
-    return WorkingData(truth, kspace, ", ".join([desc, *notes]), acquired, has_ref, noise, sigma)
+            kspace, clean = noisy, kspace
+    return WorkingData(truth, kspace, ", ".join([desc, *notes]), acquired, has_ref, noise, sigma,
+                       clean)
 
 
 def added_noise(sigma: float | None, kspace: np.ndarray, snr_db: float,
@@ -668,8 +675,12 @@ def trajectory_summary() -> str:
 class TrajectoryData:
     """Non-Cartesian data of the working image: the samples, their trajectory and reference.
 
-    ``truth`` is the reference (the analytic phantom's rasterisation for the built-in
-    Shepp–Logan, else the working image); ``how`` says how the samples were made.
+    ``samples`` are complex64 (K,) for single-coil data, (C, K) for C coils. ``truth`` is the
+    reference (the analytic phantom's rasterisation for the built-in Shepp–Logan, else the
+    working image: the coils' RSS for a multi-coil scan); ``how`` says how the samples were
+    made. Multi-coil samples carry ``maps``, the record of :func:`ui.cached.trajectory_maps`
+    (estimated from the samples alone), and ``maps_kind``, the ``maps`` setting the cached
+    reconstructions are keyed by.
     """
 
     spec: tuple
@@ -679,22 +690,97 @@ class TrajectoryData:
     has_reference: bool
     how: str
     noise_std: float | None
+    n_coils: int = 0
+    maps: dict | None = None
+    maps_kind: str = "espirit"
+
+    @property
+    def multicoil(self) -> bool:
+        return self.samples.ndim == 2
+
+    @property
+    def sens(self) -> np.ndarray | None:
+        """complex64 (C, H, W) coil maps of multi-coil samples, None for single-coil ones."""
+        return None if self.maps is None else self.maps["maps"]
+
+    def coil_summary(self) -> str:
+        """", C coils, <kind> maps" for multi-coil samples ("" for single-coil ones): appended to
+        :func:`trajectory_summary` where results are keyed by the sampling in words."""
+        return "" if self.maps is None else f", {self.n_coils} coils, {self.maps['kind']} maps"
+
+    def coil_note(self) -> str:
+        """The coils, how they were sampled and how their maps were found, in words ("" for
+        single-coil samples)."""
+        if self.maps is None:
+            return ""
+        m = self.maps
+        ch, cw = m["calib_shape"]
+        kind = MAP_KINDS[m["kind"]].split(" (")[0]
+        text = (f"Multi-coil: {self.n_coils} coils, sampled coil by coil. Coil maps ({kind}) "
+                f"estimated from the samples alone, from the {ch}×{cw} centre of each coil's "
+                "gridded k-space (recon_core.traj_maps); gridding shows the coils' RSS, CG and "
+                "TV use the SENSE model with these maps.")
+        if m["kind"] != self.maps_kind:
+            text += f" ({MAP_KINDS[self.maps_kind].split(' (')[0]} was asked for.)"
+        if m["warnings"]:
+            text += " Map estimation notes: " + "; ".join(m["warnings"]) + "."
+        return text
+
+
+def trajectory_coils(data: WorkingData) -> int:
+    """Coils of the non-Cartesian samples: the scan's for multi-coil data, else the
+    ``tcoils`` setting (0: single-coil samples)."""
+    if data.multicoil:
+        return int(data.kspace.shape[0])
+    n = int(cfg()["tcoils"])
+    return n if n >= 2 else 0
+
+
+def trajectory_coil_controls(data: WorkingData) -> None:
+    """The Mask designer's coil widgets in trajectory mode: simulated coils for single-coil
+    data (``tcoils``), and the shared coil-map setting when the samples are multi-coil."""
+    if data.multicoil:
+        st.caption(f"Coils: the scan's {data.kspace.shape[0]}, sampled per coil.")
+    else:
+        bind(st.number_input, "tcoils", "Simulated coils (0 = single coil)", min_value=0,
+             max_value=TCOILS_MAX, step=1,
+             help="Sample the working image through this many simulated receive coils (the "
+                  "built-in phantom: its analytic k-space through band-limited maps); 0 keeps "
+                  "single-coil samples (so does 1).")
+    if trajectory_coils(data):
+        maps_control()
 
 
 def trajectory_data(data: WorkingData) -> TrajectoryData:
     """The non-Cartesian samples of the working data along the designed trajectory.
 
+    Multi-coil scans are sampled coil by coil (their coil images, before the ``snr``
+    setting's noise, which is then added per sample); single-coil data through ``tcoils``
+    simulated coils when that setting is on. Multi-coil samples get coil maps estimated from
+    the samples (:func:`ui.cached.trajectory_maps`, the ``maps`` setting's kind).
+
     Raises:
-        ValueError: trajectory settings recon_core rejects (the page shows the message).
+        ValueError: trajectory settings recon_core rejects, or coil maps that cannot be
+            estimated (the page shows the message).
     """
     c = cfg()
     spec = trajectory_spec(data.shape)
     source = c["src"] if scan_record() is None else "scan"
     if source == "ellipses":
         source = f"ellipses:{c['eseed']}"
-    res = cached.trajectory_samples(spec, source, c["snr"], int(c["nseed"]), data.truth)
-    how = res["how"]
+    coil_images = None
     if data.multicoil:
-        how += " (single-coil: from the coil-combined image of the multi-coil scan)"
+        k = data.kspace if data.clean_kspace is None else data.clean_kspace
+        coil_images = cached.coil_images(k)[0]
+    n_sim = 0 if data.multicoil else trajectory_coils(data)
+    res = cached.trajectory_samples(spec, source, c["snr"], int(c["nseed"]), data.truth, n_sim,
+                                    coil_images)
+    maps, kind = None, c["maps"]
+    if res["samples"].ndim == 2:
+        try:
+            maps = cached.trajectory_maps(spec, res["samples"], kind)
+        except ValueError as exc:
+            raise ValueError(f"no coil maps could be estimated from the samples: {exc}") from None
     return TrajectoryData(spec, cached.trajectory(spec), res["samples"], res["truth"],
-                          data.has_reference, how, res["noise_std"])
+                          data.has_reference, res["how"], res["noise_std"], res["n_coils"],
+                          maps, kind)

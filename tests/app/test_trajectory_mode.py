@@ -102,3 +102,72 @@ def test_cartesian_only_pages_say_so_in_trajectory_mode(page, why):
     assert not errors(at)
     notes = " ".join(i.value for i in at.info)
     assert why in notes and "Mask designer" in notes, notes
+
+
+# ---- multi-coil samples: simulated coils of single-coil data, a multi-coil scan ----------
+
+MULTI = {"samp": "traj", "size": "64", "nread": "32", "tcoils": "4"}
+
+
+def captions(at) -> str:
+    return " ".join(c.value for c in at.caption)
+
+
+def test_mask_designer_samples_simulated_coils_and_says_so():
+    at = open_page("masks", MULTI)
+    assert not errors(at)
+    text = captions(at)
+    assert "4 simulated coils: analytic k-space of the Shepp–Logan ellipses" in text, text
+    assert "Multi-coil: 4 coils, sampled coil by coil" in text
+    assert "Coil maps (ESPIRiT) estimated from the samples alone, from the 24×24 centre" in text
+    assert float(metrics(at)["Gridding PSNR"].split()[0]) > 10
+    assert len(at.get("plotly_chart")) == TRAJ_CHARTS
+    assert at.selectbox(key="w_maps").value == "espirit" and at.query_params["tcoils"] == "4"
+    at.number_input(key="w_tcoils").set_value(0).run()  # back to single-coil samples
+    assert not errors(at) and "Multi-coil" not in captions(at)
+    assert "tcoils" not in at.query_params
+    assert not [s for s in at.selectbox if s.key == "w_maps"]  # no maps for single-coil samples
+
+
+def test_simulated_coils_of_noisy_ellipses_with_ratio_maps():
+    at = open_page("masks", {**MULTI, "src": "ellipses", "maps": "ratio", "snr": "30"})
+    assert not errors(at)
+    text = captions(at)
+    assert "4 simulated coils (recon_core.coils maps), simulated per coil by NUFFT" in text, text
+    assert "Coil maps (Calibration ratio) estimated from the samples alone" in text
+
+
+def test_mask_designer_samples_a_multicoil_scan_per_coil():
+    at = open_page("masks", {"samp": "traj", "src": "gre_phantom", "nread": "48"})
+    assert not errors(at)
+    text = captions(at)
+    assert "the scan's 2 coils, simulated per coil by NUFFT of the coil images" in text, text
+    assert "Multi-coil: 2 coils" in text
+    assert "Coils: the scan's 2, sampled per coil." in text
+
+
+def test_too_many_coil_samples_are_refused_with_a_message():
+    at = open_page("masks", {**MULTI, "tcoils": "32", "nread": "128", "nsamp": "1024"})
+    assert not at.exception
+    assert any("Trajectory settings rejected: 32 coils × 131,072 samples is more than" in e.value
+               for e in at.error), errors(at)
+
+
+def test_non_cartesian_multicoil_tv_run_finishes_with_metrics():
+    at = open_page("tv", {**MULTI, "iters": "20"})
+    assert not errors(at)
+    assert "Multi-coil: 4 coils" in captions(at)
+    at.button(key="tv_run").click().run()
+    assert not errors(at)
+    psnr = next(m for m in at.metric if m.label == "PSNR")
+    assert "vs gridding" in psnr.proto.delta and float(psnr.proto.delta.split()[0]) > 0
+    assert metrics(at)["Iterations · time"].startswith("20 ·")
+
+
+def test_compare_page_with_multicoil_trajectory_data():
+    at = open_page("compare", {**MULTI, "iters": "20"})
+    assert not errors(at)
+    assert "Multi-coil: 4 coils" in captions(at)
+    table = at.dataframe[0].value
+    assert list(table.index) == ["gridding", "CG-SENSE", "TV"]
+    assert table.loc["CG-SENSE", "PSNR (dB)"] > table.loc["gridding", "PSNR (dB)"], table
