@@ -108,6 +108,19 @@ def wait_idle(page, timeout: float = 90_000) -> None:
     page.wait_for_timeout(300)
 
 
+def metric_value(page, label: str) -> str:
+    """The shown value of the metric labelled `label`, waiting until it is drawn.
+
+    Looked up by label, not position: while a page is still drawing, the metrics present
+    need not be the first ones of the finished page.
+    """
+    value = (page.locator('[data-testid="stMetric"]')
+             .filter(has=page.locator('[data-testid="stMetricLabel"]', has_text=label))
+             .locator('[data-testid="stMetricValue"]').first)
+    value.wait_for()
+    return value.inner_text()
+
+
 def assert_no_error_box(page) -> None:
     boxes = page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
     if boxes.count():
