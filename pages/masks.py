@@ -151,7 +151,8 @@ def mask_panel(mask: np.ndarray, label: str, key: str) -> None:
         c[3].metric("Zero-filled PSNR", "—", help=state.NO_REFERENCE)
     a, b = st.columns(2)
     widgets.chart(where=a, fig=image_figure(mask.astype(np.float32), f"{label}: mask", kspace=True, zmin=0,
-                                            zmax=1, value_label="sampled", min_levels=1, height=320),
+                                            zmax=1, value_label="sampled", min_levels=1, height=320,
+                                            colorbar=False),
                   key=f"{key}_mask")
     widgets.chart(where=b, fig=image_figure(decibels(psf, floor=-80), f"{label}: PSF (dB)", zmin=-80, zmax=0,
                                             colorscale="viridis", value_label="PSF", unit=" dB",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recon_core.figures import (curves_figure, decibels, heatmap_trace, heatmap_values, image_figure,
-                                images_row, kspace_axes, quantise, rgb_colorscale)
+from recon_core.figures import (curves_figure, dark_layout, data_revision, decibels, heatmap_trace,
+                                heatmap_values, image_figure, image_margins, images_row, kspace_axes,
+                                quantise, rgb_colorscale)
 
 
 def test_kspace_axes_put_dc_at_zero():
@@ -20,17 +21,31 @@ def test_image_figure_holds_the_data_and_window():
     fig = image_figure(a, "t", zmin=1, zmax=5, kspace=True)
     hm = fig.data[0]
     np.testing.assert_allclose(heatmap_values(hm), a)  # step 0.01 represents whole numbers exactly
-    assert hm.zmin * hm.meta["step"] == pytest.approx(1) and hm.zmax * hm.meta["step"] == pytest.approx(5)
-    assert list(hm.x) == [-2, -1, 0, 1] and list(hm.y) == [-1, 0, 1]
+    assert hm.zmin * hm.meta == pytest.approx(1) and hm.zmax * hm.meta == pytest.approx(5)
+    # evenly spaced centred indices travel as start and step
+    assert (hm.x0, hm.dx, hm.y0, hm.dy) == (-2, 1, -1, 1) and hm.x is None and hm.y is None
     assert "kx=" in hm.hovertemplate
     with pytest.raises(ValueError, match="2-D"):
         image_figure(np.ones((2, 3, 4)))
 
 
+def test_image_figure_margins_are_fixed_and_fit_its_colour_bar():
+    """plotly.js must not grow the margins (a second layout and draw in the browser), so the
+    figure reserves the room itself: wider for longer colour-bar labels, none without a bar."""
+    fig = image_figure(np.linspace(0, 1, 16).reshape(4, 4), "t", zmin=0, zmax=1)
+    m, lay = fig.layout.margin, fig.layout
+    assert m.autoexpand is False and lay.xaxis.automargin is False and lay.yaxis.automargin is False
+    labels = fig.data[0].colorbar.ticktext
+    assert m.r == image_margins(labels)["r"] > image_margins(["0"])["r"]
+    assert image_margins(["-120", "0.0025"])["r"] > image_margins(["-80"])["r"]
+    bare = image_figure(np.eye(4), "mask", zmin=0, zmax=1, min_levels=1, colorbar=False)
+    assert bare.data[0].showscale is False and bare.layout.margin.r == image_margins(None)["r"] < m.r
+
+
 def test_images_row_shares_one_colour_scale():
     fig = images_row({"a": np.zeros((4, 4)), "b": np.full((4, 4), 3.0)}, zmin=0.0)
     assert len(fig.data) == 2
-    assert [d.zmax * d.meta["step"] for d in fig.data] == [pytest.approx(3.0)] * 2
+    assert [d.zmax * d.meta for d in fig.data] == [pytest.approx(3.0)] * 2
     assert [d.showscale for d in fig.data] == [False, True]
     with pytest.raises(ValueError, match="one shape"):
         images_row({"a": np.zeros((4, 4)), "b": np.zeros((5, 4))})
@@ -83,7 +98,7 @@ def test_heatmaps_travel_as_one_byte_per_pixel_and_hover_in_their_unit():
     assert hm.z.dtype == np.uint8 and hm.hovertemplate.endswith("|x|=%{z}%<extra></extra>")
     assert len(fig.to_json()) < 100_000  # float32 values were 350 kB of base64
     assert list(hm.colorbar.ticktext) == ["0", "0.25", "0.5", "0.75", "1"]
-    np.testing.assert_allclose(np.asarray(hm.colorbar.tickvals) * hm.meta["step"], [0, 0.25, 0.5, 0.75, 1])
+    np.testing.assert_allclose(np.asarray(hm.colorbar.tickvals) * hm.meta, [0, 0.25, 0.5, 0.75, 1])
     db = image_figure(np.array([[-80.0, -3.0], [0.0, -60.0]]), zmin=-80, zmax=0, value_label="PSF",
                       unit=" dB", min_levels=50)
     assert db.data[0].hovertemplate.endswith("PSF=%{z} dB<extra></extra>")
@@ -112,6 +127,31 @@ def test_decibels_are_relative_to_the_maximum_and_floored():
 
 
 def test_figures_carry_a_small_dark_template():
-    fig = image_figure(np.zeros((2, 2)))
+    fig = curves_figure({"a": [1.0, 2.0]}, title="t")
     assert fig.layout.template.layout.paper_bgcolor == "rgb(17,17,17)"
     assert len(fig.layout.template.to_plotly_json().__repr__()) < 1500  # plotly_dark: 6,800
+
+
+def test_image_figures_carry_the_dark_style_in_their_layout_not_a_template():
+    """No template at all in the JSON (plotly.js compares templates by identity: a second draw
+    when Streamlit mounts the chart), the same colours written into the layout, and the
+    figure's own axis settings over the style's."""
+    fig = image_figure(np.zeros((2, 2)), "t")
+    assert "template" not in fig.to_dict()["layout"]
+    lay = fig.layout
+    assert lay.paper_bgcolor == "rgb(17,17,17)" and lay.font.color == "#f2f5fa"
+    assert lay.xaxis.gridcolor == "#283442" and lay.xaxis.automargin is False
+    assert lay.yaxis.title.text == "y" and lay.yaxis.title.standoff == 15
+    merged = dark_layout({"yaxis3": {"title": {"text": "b"}}, "font": {"size": 9}})
+    assert merged["yaxis3"]["linecolor"] == "#506784" and merged["yaxis3"]["title"]["text"] == "b"
+    assert merged["font"] == {"color": "#f2f5fa", "size": 9} and "xaxis" in merged
+
+
+def test_data_revision_follows_the_data():
+    a = np.linspace(0, 1, 16).reshape(4, 4)
+    one, same = image_figure(a, "t"), image_figure(a.copy(), "another title")
+    assert data_revision(one) == data_revision(same)
+    b = a.copy()
+    b[0, 0] = 0.5
+    assert data_revision(image_figure(b, "t")) != data_revision(one)
+    assert data_revision(image_figure(a, "t", colorscale="viridis")) != data_revision(one)

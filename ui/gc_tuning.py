@@ -29,9 +29,13 @@ import time
 REFREEZE_ABOVE = 100_000  # objects in the oldest collected generation before refreezing
 IDLE_S = 15.0  # seconds without a finished script run before the idle clean-ups
 IDLE_CLEANUPS = 4  # clean-ups per idle period (at 15, 30, 45 and 60 s)
+# Seconds between two looks at the heap's size. Looking costs ~10-20 ms with a few million
+# objects (``gc.get_freeze_count`` walks the frozen objects, ``gc.get_objects`` lists the
+# oldest generation), too much for every rerun of a slider; growth can wait a few seconds.
+CHECK_EVERY_S = 5.0
 
 _lock = threading.Lock()
-_state = {"last_run": 0.0, "cleanups": IDLE_CLEANUPS, "last_cleanup": 0.0}
+_state = {"last_run": 0.0, "cleanups": IDLE_CLEANUPS, "last_cleanup": 0.0, "last_check": -1e9}
 _janitor: threading.Thread | None = None
 
 
@@ -71,16 +75,21 @@ def _janitor_loop() -> None:
 
 
 def after_run() -> None:
-    """Call at the end of every script run (``streamlit_app.py``); ~1 ms when nothing grew."""
+    """Call at the end of every script run (``streamlit_app.py``): microseconds, except every
+    :data:`CHECK_EVERY_S` when it looks at the heap (and refreezes if it grew)."""
     global _janitor
     with _lock:
-        _state["last_run"] = time.monotonic()
+        now = time.monotonic()
+        _state["last_run"] = now
         _state["cleanups"] = 0
         _state["last_cleanup"] = 0.0
         if _janitor is None:
             _janitor = threading.Thread(target=_janitor_loop, name="recon-lab-gc-janitor",
                                         daemon=True)
             _janitor.start()
+        if now - _state["last_check"] < CHECK_EVERY_S:
+            return
+        _state["last_check"] = now
         if gc.get_freeze_count() and len(gc.get_objects(generation=2)) < REFREEZE_ABOVE:
             return
         _refreeze()

@@ -50,7 +50,7 @@ def test_every_manipulation_changes_the_image():
     at.slider(key="ex_level").set_value(0.3)
     at.slider(key="ex_width").set_value(0.5).run()
     heatmap = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
-    step = heatmap["meta"]["step"]  # values travel as integer codes of this decimal step
+    step = heatmap["meta"]  # values travel as integer codes of this decimal step
     assert heatmap["zmin"] * step == pytest.approx(0.05) and heatmap["zmax"] * step == pytest.approx(0.55)
     assert not errors(at)
 

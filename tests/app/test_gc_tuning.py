@@ -10,10 +10,27 @@ from ui import gc_tuning
 
 
 @pytest.fixture
-def unfrozen():
+def unfrozen(monkeypatch):
     gc.unfreeze()
+    monkeypatch.setattr(gc_tuning, "CHECK_EVERY_S", 0.0)  # look at the heap on every run
     yield
     gc.unfreeze()
+
+
+def test_between_two_looks_a_run_leaves_the_collector_alone(monkeypatch, unfrozen):
+    gc_tuning.after_run()  # looks now
+    monkeypatch.setattr(gc_tuning, "CHECK_EVERY_S", 3600.0)
+
+    def walk():
+        raise AssertionError("walked the heap between two looks")
+
+    monkeypatch.setattr(gc, "get_freeze_count", walk)
+    monkeypatch.setattr(gc, "get_objects", walk)
+    monkeypatch.setattr(gc_tuning, "_refreeze", walk)
+    gc_tuning.after_run()  # a slider's rerun a moment later: no walk over the heap
+    monkeypatch.setattr(gc_tuning, "CHECK_EVERY_S", 0.0)
+    with pytest.raises(AssertionError, match="walked"):
+        gc_tuning.after_run()  # due again: it looks
 
 
 def test_freezes_once_and_refreezes_only_when_the_heap_grows(monkeypatch, unfrozen):

@@ -121,6 +121,24 @@ def metric_value(page, label: str) -> str:
     return value.inner_text()
 
 
+def clipped_chart_text(page) -> list[str]:
+    """Text of the plotly charts drawn (partly) outside their chart: axis and colour-bar labels
+    cut off because a figure's fixed margins are too small. Empty when everything fits."""
+    return page.evaluate("""() => {
+        const out = [];
+        for (const plot of document.querySelectorAll('.js-plotly-plot')) {
+            const box = plot.getBoundingClientRect();
+            for (const t of plot.querySelectorAll('.main-svg text')) {
+                const r = t.getBoundingClientRect();
+                if (!t.textContent.trim() || r.width === 0 || getComputedStyle(t).opacity === '0') continue;
+                if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1
+                    || r.bottom > box.bottom + 1) out.push(t.textContent);
+            }
+        }
+        return out;
+    }""")
+
+
 def assert_no_error_box(page) -> None:
     boxes = page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
     if boxes.count():

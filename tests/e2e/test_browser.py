@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from browserhelpers import SHOTS, assert_no_error_box, metric_value, shot, wait_idle
+from browserhelpers import SHOTS, assert_no_error_box, clipped_chart_text, metric_value, shot, wait_idle
 from PIL import Image
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -37,6 +37,7 @@ def test_every_page_renders(app_url, page, path, title):
         page.locator('[data-testid="stMetricValue"]').first.wait_for()
     wait_idle(page)
     assert_no_error_box(page)
+    assert not clipped_chart_text(page)  # the figures' fixed margins hold their labels
     _not_blank(shot(page, f"page-{path or 'home'}"))
 
 
