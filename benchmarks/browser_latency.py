@@ -499,6 +499,8 @@ def bench_mask_accel(s: Session, repeats: int) -> list[dict]:
 
 def bench_mask_accel_walk(s: Session, repeats: int) -> list[dict]:
     """A new acceleration at every step: 1.0, 1.5, 2.0, ... (back down from 16), then 4.0 again."""
+    if not s.page.get_by_role("heading", name="Mask designer", exact=True).count():
+        s.nav("Mask designer", "Mask designer")  # run on its own (--only)
     _press_untimed(s, "w_accel", ["Home"], "acceleration to 1.0")
     runs = []
     for i in range(repeats + 1):
@@ -715,6 +717,8 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="3 repetitions and 1 cold start, for development")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds one step may take (default 120)")
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--only", default="", help="comma-separated subset, for development: "
+                    "mask_accel, mask_kind, mask_accel_walk, page_switch, lowpass, tv, cold")
     args = ap.parse_args()
     if args.quick:
         args.repeats, args.cold_repeats = 3, 1
@@ -728,6 +732,10 @@ def main() -> int:
             "repeats": args.repeats, "cold_repeats": args.cold_repeats,
             "load_start": [round(x, 1) for x in os.getloadavg()]}
     log_dir = Path(tempfile.mkdtemp(prefix="browser-latency-"))
+    only = {x.strip() for x in args.only.split(",") if x.strip()}
+
+    def wanted(name: str) -> bool:
+        return not only or name in only
     raw: dict[str, object] = {}
     rows: list[dict] = []
     errors: list[str] = []
@@ -759,15 +767,20 @@ def main() -> int:
             try:
                 # home first: a deep link as the first script run would skip the entry point's navigation
                 attempt("opening the app", lambda: s.open("", "MRI Recon Lab"))
-                raw["mask_accel"] = attempt("mask acceleration step", lambda: bench_mask_accel(s, args.repeats))
-                raw["mask_kind"] = attempt("mask kind change", lambda: bench_mask_kind(s, args.repeats))
-                raw["mask_accel_walk"] = attempt("mask acceleration step, new values",
-                                                 lambda: bench_mask_accel_walk(s, args.repeats))
-                raw["page_switch"] = attempt("page switch", lambda: bench_page_switch(s, args.repeats))
-                lp = attempt("k-space low-pass step", lambda: bench_lowpass(s, args.repeats))
+                if wanted("mask_accel"):
+                    raw["mask_accel"] = attempt("mask acceleration step", lambda: bench_mask_accel(s, args.repeats))
+                if wanted("mask_kind"):
+                    raw["mask_kind"] = attempt("mask kind change", lambda: bench_mask_kind(s, args.repeats))
+                if wanted("mask_accel_walk"):
+                    raw["mask_accel_walk"] = attempt("mask acceleration step, new values",
+                                                     lambda: bench_mask_accel_walk(s, args.repeats))
+                if wanted("page_switch"):
+                    raw["page_switch"] = attempt("page switch", lambda: bench_page_switch(s, args.repeats))
+                lp = attempt("k-space low-pass step", lambda: bench_lowpass(s, args.repeats)) \
+                    if wanted("lowpass") else None
                 if lp:
                     raw["lowpass"], raw["lowpass_walk"] = lp
-                tv = attempt("TV run", lambda: bench_tv(s, args.repeats))
+                tv = attempt("TV run", lambda: bench_tv(s, args.repeats)) if wanted("tv") else None
                 if tv:
                     raw["tv_first_run"], raw["tv"] = tv
                 meta["ws_extensions"] = ", ".join(sorted(s.frames.extensions)) or "unknown"
@@ -781,7 +794,7 @@ def main() -> int:
         meta.setdefault("ws_extensions", "unknown")
         colds = []
         try:
-            for i in range(args.cold_repeats):
+            for i in range(args.cold_repeats if wanted("cold") else 0):
                 c = attempt(f"cold start {i + 1}/{args.cold_repeats}", lambda: cold_start(browser, log_dir, args.timeout))
                 if c:
                     colds.append(c)
