@@ -139,16 +139,12 @@ def mask_panel(mask: np.ndarray, label: str, key: str) -> None:
         mask = mask & data.acquired  # a scan's unmeasured points are never sampled
     psf, inco = cached.psf(mask)
     zf = cached.zero_filled(data.kspace, mask)
-    m = state.score(data, zf)
     c = st.columns(4)
     c[0].metric("Achieved acceleration", f"{rc.achieved_acceleration(mask):.2f}×")
     lines, region = rc.center_lines(mask), rc.center_region(mask)
     c[1].metric("Centre", f"{lines} lines" if lines else f"{region[0]}×{region[1]} px")
     c[2].metric("Incoherence", f"{inco:.3f}", help="Peak side lobe / main lobe of the PSF (lower is better).")
-    if m is not None:
-        c[3].metric("Zero-filled PSNR", f"{m['psnr']:.1f} dB", help=f"SSIM {m['ssim']:.3f}")
-    else:
-        c[3].metric("Zero-filled PSNR", "—", help=state.NO_REFERENCE)
+    score_box = c[3].empty()  # filled after the figures: SSIM takes longer than drawing them
     a, b = st.columns(2)
     widgets.chart(where=a, fig=image_figure(mask.astype(np.float32), f"{label}: mask", kspace=True, zmin=0,
                                             zmax=1, value_label="sampled", min_levels=1, height=320,
@@ -163,6 +159,11 @@ def mask_panel(mask: np.ndarray, label: str, key: str) -> None:
         widgets.chart(where=b, fig=image_figure(np.abs(zf - data.truth), f"{label}: |error|", zmin=0, zmax=0.3,
                                                 colorscale="inferno", value_label="|error|", percent=True,
                                                 height=320), key=f"{key}_err")
+    m = state.score(data, zf)
+    if m is not None:
+        score_box.metric("Zero-filled PSNR", f"{m['psnr']:.1f} dB", help=f"SSIM {m['ssim']:.3f}")
+    else:
+        score_box.metric("Zero-filled PSNR", "—", help=state.NO_REFERENCE)
 
 
 @st.fragment
