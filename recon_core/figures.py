@@ -20,7 +20,7 @@ from recon_core.checks import as_array
 
 __all__ = ["rgb_colorscale", "quantise", "Quantised", "heatmap_trace", "heatmap_values", "decibels",
            "image_figure", "kspace_axes", "images_row", "curves_figure", "trajectory_figure",
-           "trajectory_animation", "image_margins", "data_revision", "dark_layout"]
+           "trajectory_animation", "image_margins", "data_revision", "dark_layout", "untemplated"]
 
 # plotly's dark template, reduced to what these figures use: the full one is 6.8 kB of JSON
 # in every figure sent to the browser, this is 0.6 kB.
@@ -289,14 +289,45 @@ def dark_layout(layout: dict) -> dict:
     plotly.js compares a template by identity, so it recomputed and redrew the whole figure
     the second time (measured on the Mask designer: 8 heatmap draws per slider step, not 4).
     """
-    out = {k: v for k, v in DARK["layout"].items()
-           if k not in ("xaxis", "yaxis", "updatemenudefaults", "sliderdefaults")}
+    return _styled(layout, DARK["layout"])
+
+
+def _styled(layout: dict, style: dict) -> dict:
+    """``layout`` over the template layout ``style``: nested dicts merged one level down, the
+    style's axis defaults in every axis, its ``*defaults`` in every item of the lists."""
+    axis_keys = ("xaxis", "yaxis")
+    out = {k: v for k, v in style.items() if k not in axis_keys and not k.endswith("defaults")}
     for k, v in layout.items():
         out[k] = {**out[k], **v} if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    for k in {"xaxis", "yaxis", *(k for k in layout if k.startswith(("xaxis", "yaxis")))}:
+    for k in {*axis_keys, *(k for k in layout if k.startswith(axis_keys))}:
+        default = style.get(k.rstrip("0123456789"), {})
         axis = layout.get(k) or {}
-        out[k] = {**_AXIS, **axis, "title": {**_AXIS["title"], **axis.get("title", {})}}
+        title = {**default.get("title", {}), **axis.get("title", {})}
+        out[k] = {**default, **axis, **({"title": title} if title else {})}
+    for k, default in style.items():
+        if k.endswith("defaults") and isinstance(layout.get(k[:-8] + "s"), (list, tuple)):
+            out[k[:-8] + "s"] = [{**default, **item} for item in layout[k[:-8] + "s"]]
     return out
+
+
+def untemplated(fig: go.Figure) -> go.Figure:
+    """``fig`` with its template's layout written into its layout and the template dropped (in
+    place; also returned). A figure whose template styles traces, or has none, is left as is.
+
+    See :func:`dark_layout` for why: a figure without a template is drawn once, not twice, when
+    Streamlit mounts it.
+    """
+    template = fig.layout.template
+    if template is None or template.data.to_plotly_json():
+        return fig
+    style = template.layout.to_plotly_json()
+    if not style:
+        return fig
+    layout = fig.layout.to_plotly_json()
+    layout.pop("template", None)
+    fig.layout = go.Layout(_styled(layout, style), template="none")
+    fig.layout.template = None
+    return fig
 
 
 def image_margins(colorbar_labels: Sequence[str] | None) -> dict:

@@ -147,6 +147,32 @@ def test_image_figures_carry_the_dark_style_in_their_layout_not_a_template():
     assert merged["font"] == {"color": "#f2f5fa", "size": 9} and "xaxis" in merged
 
 
+def test_untemplated_keeps_the_style_and_drops_the_template():
+    from recon_core.figures import trajectory_animation, untemplated  # noqa: F401
+
+    fig = images_row({"a": np.zeros((4, 4)), "b": np.ones((4, 4))}, zmin=0.0)  # subplots
+    assert fig.layout.template.layout.paper_bgcolor == "rgb(17,17,17)"
+    untemplated(fig)
+    lay = fig.to_dict()["layout"]
+    assert "template" not in lay and lay["paper_bgcolor"] == "rgb(17,17,17)"
+    assert lay["xaxis2"]["gridcolor"] == "#283442" and lay["yaxis2"]["autorange"] == "reversed"
+    assert lay["yaxis"]["showticklabels"] is False  # the figure's own settings win
+    curves = untemplated(curves_figure({"a": [1.0, 2.0]}, title="t", ylabel="loss"))
+    assert curves.layout.yaxis.title.text == "loss" and curves.layout.yaxis.title.standoff == 15
+    menus = _styled_menus()
+    assert menus["updatemenus"][0]["bgcolor"] == "#506784" and menus["updatemenus"][0]["type"] == "buttons"
+    assert untemplated(image_figure(np.eye(3))).to_dict()["layout"] == image_figure(np.eye(3)).to_dict()["layout"]
+
+
+def _styled_menus() -> dict:
+    import plotly.graph_objects as go
+
+    from recon_core.figures import DARK_TEMPLATE, untemplated
+
+    fig = go.Figure(layout=dict(template=DARK_TEMPLATE, updatemenus=[dict(type="buttons")]))
+    return untemplated(fig).to_dict()["layout"]
+
+
 def test_data_revision_follows_the_data():
     a = np.linspace(0, 1, 16).reshape(4, 4)
     one, same = image_figure(a, "t"), image_figure(a.copy(), "another title")

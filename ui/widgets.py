@@ -11,10 +11,12 @@ import streamlit as st
 def chart(fig: go.Figure, key: str, where: Any = None) -> None:
     """Draw a recon_core figure as built: Streamlit's own theme would recolour the heatmaps.
 
-    The figure gets a ``datarevision`` from its data (``recon_core.figures.data_revision``),
-    so that plotly.js draws it once, not twice, when Streamlit mounts it."""
-    from recon_core.figures import data_revision
+    The figure's template is written into its layout (``recon_core.figures.untemplated``) and
+    it gets a ``datarevision`` from its data (``recon_core.figures.data_revision``), so that
+    plotly.js draws it once, not twice, when Streamlit mounts it."""
+    from recon_core.figures import data_revision, untemplated
 
+    untemplated(fig)  # the image figures have none already
     if fig.layout.datarevision is None:
         fig.layout.datarevision = data_revision(fig)
     (where or st).plotly_chart(fig, key=key, theme=None)
