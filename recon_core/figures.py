@@ -303,7 +303,9 @@ def _styled(layout: dict, style: dict) -> dict:
         default = style.get(k.rstrip("0123456789"), {})
         axis = layout.get(k) or {}
         title = {**default.get("title", {}), **axis.get("title", {})}
-        out[k] = {**default, **axis, **({"title": title} if title else {})}
+        # plotly.js draws an axis line when the layout (not a template) names its colour
+        lines = {"showline": False} if "linecolor" in default else {}
+        out[k] = {**default, **lines, **axis, **({"title": title} if title else {})}
     for k, default in style.items():
         if k.endswith("defaults") and isinstance(layout.get(k[:-8] + "s"), (list, tuple)):
             out[k[:-8] + "s"] = [{**default, **item} for item in layout[k[:-8] + "s"]]

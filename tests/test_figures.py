@@ -157,6 +157,8 @@ def test_untemplated_keeps_the_style_and_drops_the_template():
     assert "template" not in lay and lay["paper_bgcolor"] == "rgb(17,17,17)"
     assert lay["xaxis2"]["gridcolor"] == "#283442" and lay["yaxis2"]["autorange"] == "reversed"
     assert lay["yaxis"]["showticklabels"] is False  # the figure's own settings win
+    # a line colour in the layout makes plotly.js draw the axis line, one in a template not
+    assert lay["xaxis"]["showline"] is False and lay["yaxis2"]["showline"] is False
     curves = untemplated(curves_figure({"a": [1.0, 2.0]}, title="t", ylabel="loss"))
     assert curves.layout.yaxis.title.text == "loss" and curves.layout.yaxis.title.standoff == 15
     menus = _styled_menus()
