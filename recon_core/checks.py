@@ -83,6 +83,17 @@ def check_int(value: int, name: str, *, minimum: int = 1) -> int:
     return int(value)
 
 
+def check_int_pair(value, name: str, *, minimum: int = 1) -> tuple[int, int]:
+    """``value`` (an int n, meaning (n, n), or a pair) as two ints >= ``minimum``."""
+    if np.isscalar(value):
+        value = (value, value)
+    try:
+        a, b = value
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an int or a pair (h, w), got {value!r}") from None
+    return check_int(a, name, minimum=minimum), check_int(b, name, minimum=minimum)
+
+
 def check_image_shape(shape) -> tuple[int, int]:
     """``shape`` as an image size (H, W) of integers >= 2.
 

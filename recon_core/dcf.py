@@ -65,7 +65,7 @@ from recon_core.checks import check_image_shape, check_int, check_positive
 from recon_core.ops.nonuniform import NUFFT_EPS, check_coord
 from recon_core.trajectories import Trajectory
 
-__all__ = ["DCF_METHODS", "ramp_dcf", "pipe_menon_dcf", "density", "dcf"]
+__all__ = ["DCF_METHODS", "ramp_dcf", "pipe_menon_dcf", "density", "dcf", "sample_weights"]
 
 #: Names accepted by :func:`dcf`'s ``method``.
 DCF_METHODS: tuple[str, ...] = ("auto", "ramp", "pipe-menon", "none")
@@ -392,3 +392,23 @@ def dcf(traj: Trajectory, method: str = "auto", n_iter: int = 30) -> np.ndarray:
     if m == "pipe-menon":
         return pipe_menon_dcf(traj.coord, traj.shape, n_iter=n_iter)
     return np.ones(traj.coord.shape[:-1], dtype=np.float32)
+
+
+def sample_weights(traj: Trajectory, dcf_: str | ArrayLike | None, n_samples: int
+                   ) -> tuple[np.ndarray, str]:
+    """(weights float32 (K,), how) of ``dcf_`` for the ``n_samples`` of ``traj.points``: a
+    :func:`dcf` method name, precomputed weights (K,) (``how`` "given"), or None for none.
+
+    Raises:
+        ValueError: an unknown method, weights of another length, negative or not finite.
+    """
+    if dcf_ is None:
+        return np.ones(n_samples, np.float32), "none"
+    if isinstance(dcf_, str):
+        return np.asarray(dcf(traj, method=dcf_), np.float32).reshape(-1), dcf_
+    w = np.asarray(dcf_, np.float32).reshape(-1)
+    if w.shape[0] != n_samples:
+        raise ValueError(f"dcf has {w.shape[0]} weights for {n_samples} samples")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("dcf weights must be finite and >= 0")
+    return w, "given"

@@ -77,7 +77,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from recon_core.checks import as_array, as_mask, check_int, check_positive
+from recon_core.checks import as_array, as_mask, check_int, check_int_pair, check_positive
 from recon_core.masks.analysis import centred_calibration_block
 
 __all__ = [
@@ -177,13 +177,7 @@ def _calibration_shape(
         m = np.any(k != 0, axis=0) if sampled is None else sampled
         ch, cw = calibration_block(m, max_size=max_calib)
         return (ch, cw), notes
-    if np.isscalar(calib):
-        calib = (calib, calib)
-    try:
-        ch, cw = calib
-    except (TypeError, ValueError):
-        raise ValueError(f"calib must be an int or a pair (h, w), got {calib!r}") from None
-    ch, cw = check_int(ch, "calib"), check_int(cw, "calib")
+    ch, cw = check_int_pair(calib, "calib")
     if ch > h or cw > w:
         raise ValueError(f"calib {(ch, cw)} exceeds the k-space size {(h, w)}")
     y0, x0 = h // 2 - ch // 2, w // 2 - cw // 2

@@ -35,12 +35,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from recon_core.checks import as_array, check_int
+from recon_core.checks import as_array, check_int_pair
 from recon_core.ops.fftc import fft2c
 from recon_core.ops.nonuniform import check_coord, nufft_adjoint
 
 __all__ = ["MAP_KINDS", "DEFAULT_CALIB", "TrajectoryMaps", "gridded_coil_kspace",
-           "estimate_sens_maps_noncartesian"]
+           "estimate_sens_maps_noncartesian", "sens_maps_from_gridded"]
 
 MAP_KINDS = ("espirit", "ratio")
 DEFAULT_CALIB = 24  # side of the calibration block; the Cartesian minimum (MIN_CALIB_2D) too
@@ -67,15 +67,20 @@ class TrajectoryMaps:
     warnings: tuple[str, ...] = ()
 
 
-def _check_samples(samples: ArrayLike, traj) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
-    """(samples complex64 (C, K), coordinates (K, 2), (H, W)) of multi-coil data."""
+def _trajectory(traj) -> tuple[np.ndarray, tuple[int, int]]:
+    """(checked coordinates (K, 2), (H, W)) of a trajectory."""
     try:
         shape = tuple(int(v) for v in traj.shape)
         points = traj.points
     except (AttributeError, TypeError):
         raise ValueError(f"traj must be a Trajectory (points (K, 2), shape (H, W)), got "
                          f"{type(traj).__name__}") from None
-    coord = check_coord(points, shape)
+    return check_coord(points, shape), shape
+
+
+def _check_samples(samples: ArrayLike, traj) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """(samples complex64 (C, K), coordinates (K, 2), (H, W)) of multi-coil data."""
+    coord, shape = _trajectory(traj)
     s = as_array(samples, "samples", min_ndim=1)
     if s.ndim == 1 or (s.ndim == 2 and s.shape[0] == 1):
         raise ValueError(f"coil maps need multi-coil samples (C, K) with C >= 2, got shape "
@@ -86,19 +91,6 @@ def _check_samples(samples: ArrayLike, traj) -> tuple[np.ndarray, np.ndarray, tu
         raise ValueError(f"samples {s.shape} do not match the trajectory's {coord.shape[0]} "
                          "points (expected (C, K))")
     return s.astype(np.complex64, copy=False), coord, shape
-
-
-def _weights(traj, dcf, n: int) -> np.ndarray:
-    if isinstance(dcf, str):
-        from recon_core.dcf import dcf as density_compensation
-
-        return np.asarray(density_compensation(traj, method=dcf), np.float32).reshape(-1)
-    w = as_array(dcf, "dcf", min_ndim=1).astype(np.float32).reshape(-1)
-    if w.shape[0] != n:
-        raise ValueError(f"dcf has {w.shape[0]} weights for {n} samples")
-    if np.any(w < 0):
-        raise ValueError("dcf weights must be >= 0")
-    return w
 
 
 def gridded_coil_kspace(samples: ArrayLike, traj, dcf: str | ArrayLike = "auto") -> np.ndarray:
@@ -126,29 +118,19 @@ def gridded_coil_kspace(samples: ArrayLike, traj, dcf: str | ArrayLike = "auto")
     >>> gridded_coil_kspace(np.ones((2, t.points.shape[0])), t).shape
     (2, 16, 16)
     """
-    try:
-        shape = tuple(int(v) for v in traj.shape)
-        points = traj.points
-    except (AttributeError, TypeError):
-        raise ValueError(f"traj must be a Trajectory (points (K, 2), shape (H, W)), got "
-                         f"{type(traj).__name__}") from None
-    coord = check_coord(points, shape)
+    from recon_core.dcf import sample_weights
+
+    coord, shape = _trajectory(traj)
     s = as_array(samples, "samples", min_ndim=1).astype(np.complex64, copy=False)
     if s.ndim > 2 or s.shape[-1] != coord.shape[0]:
         raise ValueError(f"samples {s.shape} do not match the trajectory's {coord.shape[0]} "
                          "points (expected (K,) or (C, K))")
-    w = _weights(traj, dcf, coord.shape[0])
+    w, _ = sample_weights(traj, dcf, coord.shape[0])
     return fft2c(nufft_adjoint(s * w, coord, shape)).astype(np.complex64)
 
 
 def _calib_shape(calib, shape: tuple[int, int]) -> tuple[int, int]:
-    if np.isscalar(calib):
-        calib = (calib, calib)
-    try:
-        ch, cw = calib
-    except (TypeError, ValueError):
-        raise ValueError(f"calib must be an int or a pair (h, w), got {calib!r}") from None
-    ch, cw = check_int(ch, "calib", minimum=MIN_CALIB), check_int(cw, "calib", minimum=MIN_CALIB)
+    ch, cw = check_int_pair(calib, "calib", minimum=MIN_CALIB)
     return min(ch, shape[0]), min(cw, shape[1])
 
 
@@ -200,9 +182,25 @@ def estimate_sens_maps_noncartesian(samples: ArrayLike, traj, kind: str = "espir
     """
     if kind not in MAP_KINDS:
         raise ValueError(f"kind must be one of {', '.join(MAP_KINDS)}, got {kind!r}")
-    s, _, shape = _check_samples(samples, traj)
-    ch, cw = _calib_shape(calib, shape)
-    k = gridded_coil_kspace(s, traj, dcf)
+    s, _, _ = _check_samples(samples, traj)
+    return sens_maps_from_gridded(gridded_coil_kspace(s, traj, dcf), kind, calib=calib)
+
+
+def sens_maps_from_gridded(kspace: ArrayLike, kind: str = "espirit", *,
+                           calib: int | tuple[int, int] = DEFAULT_CALIB) -> TrajectoryMaps:
+    """The maps of :func:`estimate_sens_maps_noncartesian` from the coils' gridded k-space
+    (:func:`gridded_coil_kspace`, complex (C, H, W), C >= 2), for a caller that keeps it.
+
+    Raises:
+        ValueError: fewer than 2 coils, a bad ``calib``, an unknown ``kind``.
+    """
+    if kind not in MAP_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(MAP_KINDS)}, got {kind!r}")
+    k = as_array(kspace, "kspace", min_ndim=3).astype(np.complex64, copy=False)
+    if k.ndim != 3 or k.shape[0] < 2:
+        raise ValueError(f"kspace must be gridded coil k-space (C, H, W) with C >= 2, "
+                         f"got shape {k.shape}")
+    ch, cw = _calib_shape(calib, k.shape[1:])
     notes: list[str] = []
     if kind == "espirit":
         from recon_core.espirit import espirit_maps

@@ -148,7 +148,7 @@ def test_image_figures_carry_the_dark_style_in_their_layout_not_a_template():
 
 
 def test_untemplated_keeps_the_style_and_drops_the_template():
-    from recon_core.figures import trajectory_animation, untemplated  # noqa: F401
+    from recon_core.figures import untemplated
 
     fig = images_row({"a": np.zeros((4, 4)), "b": np.ones((4, 4))}, zmin=0.0)  # subplots
     assert fig.layout.template.layout.paper_bgcolor == "rgb(17,17,17)"

@@ -149,3 +149,20 @@ def test_bad_input_is_refused_with_its_values(radial8):
         estimate_sens_maps_noncartesian(y, np.zeros((12288, 2)))
     with pytest.raises(ValueError, match=r"samples contains .* NaN"):
         estimate_sens_maps_noncartesian(np.full_like(y, np.nan), traj)
+
+
+def test_maps_from_gridded_kspace_equal_the_estimate_from_samples():
+    """The page grids once and keeps it: the maps from that k-space are the samples' maps."""
+    from recon_core.trajectories import radial
+    from recon_core.traj_maps import gridded_coil_kspace, sens_maps_from_gridded
+
+    t = radial((48, 48), 48)
+    d = analytic_phantom_data(t.points, t.shape, n_coils=4)
+    direct = estimate_sens_maps_noncartesian(d.kspace, t, "ratio")
+    kept = sens_maps_from_gridded(gridded_coil_kspace(d.kspace, t), "ratio")
+    np.testing.assert_array_equal(kept.maps, direct.maps)
+    assert kept.calib_shape == direct.calib_shape == (24, 24)
+    with pytest.raises(ValueError, match="C >= 2"):
+        sens_maps_from_gridded(gridded_coil_kspace(d.kspace[:1], t))
+    with pytest.raises(ValueError, match="kind must be one of"):
+        sens_maps_from_gridded(gridded_coil_kspace(d.kspace, t), "walsh")

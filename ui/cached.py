@@ -528,18 +528,28 @@ def trajectory_samples(spec: tuple, source: str, snr: int | None, seed: int,
                max_entries=COIL_DATA)
 def trajectory_maps(spec: tuple, samples: np.ndarray, kind: str = "espirit") -> dict:
     """Coil maps of multi-coil non-Cartesian samples (C, K), estimated from the samples alone
-    (:func:`recon_core.traj_maps.estimate_sens_maps_noncartesian`: every coil gridded with
-    :func:`trajectory_dcf`'s weights, ESPIRiT or ratio maps from the centre of their k-space).
+    (:func:`recon_core.traj_maps.sens_maps_from_gridded` of :func:`trajectory_coil_kspace`:
+    every coil gridded with :func:`trajectory_dcf`'s weights, ESPIRiT or ratio maps from the
+    centre of their k-space).
 
     Returns ``maps`` (complex64 (C, H, W)), ``kind`` (the kind computed: "ratio" after an
     ESPIRiT fallback), ``calib_shape`` ((h, w)), ``support`` (bool (H, W)) and ``warnings``
     (list of str). Raises ValueError (single-coil samples, an unknown kind)."""
-    from recon_core.traj_maps import estimate_sens_maps_noncartesian
+    from recon_core.traj_maps import sens_maps_from_gridded
 
-    res = estimate_sens_maps_noncartesian(samples, trajectory(spec), kind,
-                                          dcf=trajectory_dcf(spec)[0])
+    res = sens_maps_from_gridded(trajectory_coil_kspace(spec, samples), kind)
     return {"maps": res.maps, "kind": res.kind, "calib_shape": tuple(res.calib_shape),
             "support": res.support, "warnings": list(res.warnings)}
+
+
+@st.cache_data(show_spinner=False, max_entries=COIL_DATA)
+def trajectory_coil_kspace(spec: tuple, samples: np.ndarray) -> np.ndarray:
+    """Each coil's gridded Cartesian k-space (complex64 (C, H, W)) of (C, K) samples, with
+    :func:`trajectory_dcf`'s weights: computed once for the coil maps and the gridded
+    k-space figure."""
+    from recon_core.traj_maps import gridded_coil_kspace
+
+    return gridded_coil_kspace(samples, trajectory(spec), trajectory_dcf(spec)[0])
 
 
 def _trajectory_sens(spec: tuple, samples: np.ndarray, maps: str) -> np.ndarray | None:
@@ -607,10 +617,7 @@ def gridded_kspace(spec: tuple, samples: np.ndarray) -> np.ndarray:
     for (C, K) samples the root-sum-of-squares over coils of each coil's gridded k-space
     (NumPy's FFT, as in :func:`home_example`: the mask designer does not load TensorFlow)."""
     if np.ndim(samples) == 2:
-        from recon_core.traj_maps import gridded_coil_kspace
-
-        k = np.sqrt(np.sum(np.abs(gridded_coil_kspace(samples, trajectory(spec),
-                                                      trajectory_dcf(spec)[0])) ** 2, axis=0))
+        k = np.sqrt(np.sum(np.abs(trajectory_coil_kspace(spec, samples)) ** 2, axis=0))
         return (k / (k.max() or 1.0)).astype(np.float32)
     x = trajectory_gridding(spec, samples)
     axes = (-2, -1)

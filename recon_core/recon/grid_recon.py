@@ -74,20 +74,9 @@ def gridding(samples: ArrayLike, traj, *, dcf: str | ArrayLike | None = "auto",
     if k.shape[-1] != coord.shape[0] or k.ndim > 2:
         raise ValueError(f"samples {k.shape} do not match the trajectory's {coord.shape[0]} points "
                          "(expected (K,) or (C, K))")
-    if dcf is None:
-        w, how = np.ones(coord.shape[0], np.float32), "none"
-    elif isinstance(dcf, str):
-        from recon_core.dcf import dcf as density_compensation
+    from recon_core.dcf import sample_weights
 
-        w = np.asarray(density_compensation(traj, method=dcf), np.float32).reshape(-1)
-        how = dcf
-    else:
-        w = np.asarray(dcf, np.float32).reshape(-1)
-        how = "given"
-        if w.shape[0] != coord.shape[0]:
-            raise ValueError(f"dcf has {w.shape[0]} weights for {coord.shape[0]} samples")
-        if not np.all(np.isfinite(w)) or np.any(w < 0):
-            raise ValueError("dcf weights must be finite and >= 0")
+    w, how = sample_weights(traj, dcf, coord.shape[0])
     coil_images = nufft_adjoint(k * w, coord, shape)
     if k.ndim == 1:
         if sens is not None:
