@@ -134,9 +134,11 @@ def _child(variant: str, steps: int) -> dict:
     t0 = time.perf_counter()
     result = train(config)
     seconds = time.perf_counter() - t0
-    out = np.asarray(reconstruct(result.model, fft2c(x) * mask, mask, normalise=config.normalise))
+    out = np.asarray(reconstruct(result.model, fft2c(x) * mask, mask, normalise=config.normalise,
+                                 noise_std=0.0))
     others = [make_mask(x.shape, 4, kind="random", seed=s) for s in range(1, 8)]
-    other_psnr = [psnr(x, reconstruct(result.model, fft2c(x) * m, m, normalise=config.normalise))
+    other_psnr = [psnr(x, reconstruct(result.model, fft2c(x) * m, m, normalise=config.normalise,
+                                      noise_std=0.0))
                   for m in others]
     return {
         "variant": variant, "steps": steps, "seconds": seconds,

@@ -121,7 +121,7 @@ for name, on in (("rescnn", use_res), ("unrolled", use_unr)):
     working("ResCNN" if name == "rescnn" else "unrolled")
     try:
         net = cached.pretrained(name)
-        recons["ResCNN" if name == "rescnn" else "unrolled"] = np.abs(cached.network_recon(net, data.kspace, mask))
+        recons["ResCNN" if name == "rescnn" else "unrolled"] = np.abs(cached.network_recon(net, data.kspace, mask, data.noise_std))
     except FileNotFoundError as exc:
         st.warning(f"{name} is not available: {exc}")
     except ValueError as exc:

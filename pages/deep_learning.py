@@ -42,8 +42,13 @@ with st.sidebar:
         if arch == "unrolled":
             extra["n_cascades"] = st.number_input("Cascades", 1, 10, 3, key="dl_ncasc",
                                                   help="How many CNN + data-consistency stages.")
-            extra["dc"] = st.selectbox("Data consistency", ["hard", "soft"], key="dl_dc",
-                                       help="Hard: replace measured samples; soft: learned blend.")
+            extra["dc"] = st.selectbox(
+                "Data consistency", ["hard", "soft", "noise"], key="dl_dc",
+                format_func={"hard": "hard", "soft": "soft (learned blend)",
+                             "noise": "noise-weighted (told the noise level)"}.get,
+                help="Hard: replace the measured samples. Soft: a learned blend of network and "
+                     "measurement. Noise-weighted: the blend follows each example's noise level "
+                     "(hard when noiseless), and the CNN is told that level; needs noisy training.")
         image_size = st.select_slider("Training image size", [32, 64, 128, 256], value=64, key="dl_size",
                                       help="Random-ellipse images are simulated at this size.")
         steps = st.number_input("Steps", 1, 20_000, 200, step=50, key="dl_steps",
@@ -54,6 +59,15 @@ with st.sidebar:
                              help="Adam step size.")
         seed = st.number_input("Seed", 0, 10_000, 0, key="dl_seed",
                                help="Seeds the weights, the training images and the masks.")
+        if st.toggle("Noisy training k-space", key="dl_noisy", value=False,
+                     help="Add k-space noise to each training example at an SNR drawn from a "
+                          "range (the SNR of the Data settings' noise), so the network learns "
+                          "to reconstruct noisy scans."):
+            lo, hi = st.slider("Training SNR range (dB)", 0, 60, (15, 50), key="dl_snr_range")
+            extra.update(snr_min_db=float(lo), snr_max_db=float(hi),
+                         clean_fraction=st.slider("Noiseless fraction", 0.0, 1.0, 0.25, 0.05,
+                                                  key="dl_clean",
+                                                  help="Share of examples left noiseless."))
         try:
             config = TrainConfig(model=arch, n_convs=int(n_convs), n_filters=int(n_filters),
                                  accel=float(cfg["accel"]), mask_kind=cfg["mkind"],
@@ -82,8 +96,13 @@ if source == "pre-trained":
         from recon_core.dl.pretrained import score_summary  # imports TensorFlow: only when needed
 
         scores = score_summary(arch, trained.meta)
+        noisy = (f" with k-space noise at {t.snr_min_db:g}–{t.snr_max_db:g} dB SNR "
+                 f"({t.clean_fraction:.0%} noiseless)" if t.noisy else "")
+        told = (" It is told the noise level: the Data settings' SNR, or an estimate from the "
+                "outermost k-space samples for files." if t.model == "unrolled" and t.dc == "noise"
+                else "")
         st.info(f"Shipped {arch}: trained for {t.steps} steps on {t.image_size}² random ellipses, "
-                f"{t.accel:g}× {t.mask_kind} masks. " + (f"{scores} " if scores else "")
+                f"{t.accel:g}× {t.mask_kind} masks{noisy}.{told} " + (f"{scores} " if scores else "")
                 + "Its training curves are below.")
 else:
     models = store.LruStore(
@@ -159,7 +178,7 @@ if trained is not None:
         st.info("The networks are single-coil; multi-coil data are reconstructed on the TV page.")
     else:
         try:
-            rec = np.abs(cached.network_recon(trained, data.kspace, mask))
+            rec = np.abs(cached.network_recon(trained, data.kspace, mask, data.noise_std))
         except ValueError as exc:
             st.error(f"The network cannot reconstruct these data: {exc}")
         else:

@@ -82,7 +82,7 @@ class Printer:
         if p.val_psnr is not None:
             model = self.get_model()
             x, k, m = self.phantom
-            ph = psnr(x, reconstruct(model, k, m)) if model is not None else float("nan")
+            ph = psnr(x, reconstruct(model, k, m, noise_std=0.0)) if model is not None else float("nan")
             msg += f"  val {p.val_psnr:.2f} dB / {p.val_ssim:.4f}  (phantom {ph:.2f} dB)"
         print(msg, flush=True)
         return None

@@ -208,14 +208,19 @@ def model_key(trained) -> str:
 
 
 @st.cache_data(show_spinner="Running the network…", max_entries=IMAGES)
-def _network_recon(_trained, key: str, kspace: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def _network_recon(_trained, key: str, kspace: np.ndarray, mask: np.ndarray,
+                   noise_std: float | None) -> np.ndarray:
     from recon_core.dl.models import reconstruct
 
-    return reconstruct(_trained.model, kspace, mask, normalise=_trained.config.normalise)
+    return reconstruct(_trained.model, kspace, mask, normalise=_trained.config.normalise,
+                       noise_std=noise_std)
 
 
-def network_recon(trained, kspace: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    return _network_recon(trained, model_key(trained), kspace, mask)
+def network_recon(trained, kspace: np.ndarray, mask: np.ndarray,
+                  noise_std: float | None = None) -> np.ndarray:
+    """The network's image; ``noise_std`` (σ per k-space sample, None: estimated) is what a
+    noise-conditioned network is told (other networks ignore it)."""
+    return _network_recon(trained, model_key(trained), kspace, mask, noise_std)
 
 
 @st.cache_data(show_spinner=False, max_entries=NUMBERS)

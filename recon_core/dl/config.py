@@ -68,7 +68,9 @@ class TrainConfig:
         n_convs: convolutions per CNN (ResCNN) or per cascade block (unrolled).
         n_filters: width of the hidden convolutions.
         n_cascades: number of CNN + data-consistency stages (unrolled only).
-        dc: ``"hard"`` or ``"soft"`` data consistency (unrolled only).
+        dc: ``"hard"``, ``"soft"`` or ``"noise"`` data consistency (unrolled only; ``"noise"``
+            makes a noise-conditioned network, told each example's noise level, and needs a
+            noise range to learn from).
         accel: acceleration factor of the training masks (>= 1).
         mask_kind: one of :data:`recon_core.masks.MASK_KINDS`.
         center_fraction: fully sampled centre fraction; ``None`` = the mask module's default.
@@ -176,6 +178,9 @@ class TrainConfig:
         if cf and self.snr_min_db is None:
             raise ValueError("clean_fraction needs a noise range (snr_min_db, snr_max_db)")
         object.__setattr__(self, "clean_fraction", float(cf))
+        if self.model == "unrolled" and self.dc == "noise" and self.snr_min_db is None:
+            raise ValueError("dc='noise' (a noise-conditioned network) needs a noise range to "
+                             "learn from: set snr_min_db and snr_max_db")
         # Normalise numeric types (NumPy ints, 4 vs 4.0) so that equal configs give one hash.
         for f in fields(self):
             value = getattr(self, f.name)

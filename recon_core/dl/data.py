@@ -15,7 +15,9 @@ layouts (float32, NHWC, batched by the dataset):
 * ``"rescnn"``: input ``|zf|`` (S, S, 1), target ``x`` (S, S, 1), ``S = crop_size or image_size``
   (image and target cropped together, after zero-filling at full size);
 * ``"unrolled"``: inputs ``(zf, y, mask)`` with shapes (N, N, 2), (N, N, 2), (N, N, 1) and target
-  ``(x, 0)`` (N, N, 2): the ground truth is real.
+  ``(x, 0)`` (N, N, 2): the ground truth is real; a noise-conditioned network (``dc="noise"``)
+  gets a fourth input, the example's noise standard deviation on the same normalised scale,
+  shape (1,).
 """
 
 from __future__ import annotations
@@ -101,8 +103,12 @@ def simulate(image: tf.Tensor, mask: tf.Tensor, normalise: bool = True,
 NOISE_SEED_OFFSET = 7_000_003
 
 
-def example_noise(config: TrainConfig, image: tf.Tensor, image_seed: tf.Tensor) -> tf.Tensor | None:
+def example_noise(config: TrainConfig, image: tf.Tensor, image_seed: tf.Tensor,
+                  with_std: bool = False):
     """Seeded k-space noise of one training example (complex64, like ``image``), or None.
+
+    With ``with_std``, returns ``(noise, sigma)``: also the noise standard deviation per complex
+    sample (float32 scalar; 0 for a clean example, and ``(None, 0)`` without a noise range).
 
     The SNR is drawn uniformly in ``[config.snr_min_db, config.snr_max_db]`` and the example is
     left clean with probability ``config.clean_fraction``; both draws and the noise itself are
@@ -110,7 +116,7 @@ def example_noise(config: TrainConfig, image: tf.Tensor, image_seed: tf.Tensor) 
     The noise level follows :func:`recon_core.noise.noise_std` on the image's own k-space power.
     """
     if not config.noisy:
-        return None
+        return (None, tf.constant(0.0)) if with_std else None
     seed = tf.stack([tf.cast(image_seed, tf.int64),
                      tf.constant(config.seed + NOISE_SEED_OFFSET, tf.int64)])
     u = tf.random.stateless_uniform([2], seed=seed)
@@ -120,15 +126,24 @@ def example_noise(config: TrainConfig, image: tf.Tensor, image_seed: tf.Tensor) 
     shape = tf.concat([[2], tf.shape(image)], axis=0)
     n = tf.random.stateless_normal(shape, seed=seed + tf.constant([0, 1], tf.int64)) * part
     keep = tf.cast(u[1] >= config.clean_fraction, tf.float32)
-    return tf.complex(n[0] * keep, n[1] * keep)
+    noise = tf.complex(n[0] * keep, n[1] * keep)
+    if with_std:
+        return noise, tf.cast(part * np.sqrt(2.0), tf.float32) * keep
+    return noise
 
 
 def _to_example(config: TrainConfig):
+    conditioned = config.model == "unrolled" and config.dc == "noise"
+
     def fn(image, mask, image_seed):
-        noise = example_noise(config, image, image_seed)
+        noise, sigma = example_noise(config, image, image_seed, with_std=True)
         zf, y, target = simulate(image, mask, config.normalise, noise)
         if config.model == "unrolled":
             inputs = (to_channels(zf), to_channels(y), mask[..., None])
+            if conditioned:  # the noise level on the network's (normalised) scale
+                scale = tf.reduce_max(target) / tf.maximum(tf.reduce_max(image), 1e-12)
+                sigma = sigma * scale if config.normalise else sigma
+                inputs = inputs + (tf.reshape(sigma, [1]),)
             return inputs, tf.stack([target, tf.zeros_like(target)], axis=-1)
         pair = tf.stack([tf.abs(zf), target], axis=-1)  # crop input and target together
         if config.crop_size:
@@ -172,7 +187,7 @@ def train_dataset(config: TrainConfig, start_step: int = 0) -> tf.data.Dataset:
     return ds.batch(config.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
-def validation_set(config: TrainConfig, size: int | None = None):
+def validation_set(config: TrainConfig, size: int | None = None, *, with_noise_std: bool = False):
     """The fixed validation set of a config: ``(images, kspace, masks)`` as NumPy arrays.
 
     Images ``random_ellipses(N, seed=VALIDATION_SEED + i)``, ``i < config.n_val``, with the
@@ -184,19 +199,24 @@ def validation_set(config: TrainConfig, size: int | None = None):
 
     Returns:
         images float32 (n_val, N, N); kspace complex64 (n_val, N, N), zero where not sampled;
-        masks bool (n_val, N, N).
+        masks bool (n_val, N, N); with ``with_noise_std``, a fourth array: the noise standard
+        deviation of each k-space (float64, (n_val,), 0 for clean ones), on the data's scale.
     """
     n = size or config.image_size
     seeds = [VALIDATION_SEED + i for i in range(config.n_val)]
     images = np.stack([random_ellipses(n, seed=s, max_shapes=config.max_shapes) for s in seeds])
     masks = np.stack([example_mask(config, s, n) for s in seeds])
     full = fft2c(images)
+    sigmas = np.zeros(len(seeds))
     if config.noisy:  # the training distribution of noise, seeded per validation image
         for i, s in enumerate(seeds):
             rng = np.random.default_rng([s, config.seed, NOISE_SEED_OFFSET])
             clean = rng.uniform() < config.clean_fraction
             snr = rng.uniform(config.snr_min_db, config.snr_max_db)
             if not clean:
+                sigmas[i] = noise_std(float(np.mean(np.abs(full[i]) ** 2)), snr)
                 full[i] = add_noise(full[i], snr, rng)
     kspace = (full * masks).astype(np.complex64)
+    if with_noise_std:
+        return images, kspace, masks, sigmas
     return images, kspace, masks

@@ -34,7 +34,7 @@ from recon_core.phantoms import random_ellipses
 from recon_core.ops.fft import fft2c, ifft2c
 from recon_core.masks import make_mask
 from recon_core.metrics import nmse, psnr, ssim
-from recon_core.noise import add_noise, check_snr_db
+from recon_core.noise import add_noise, check_snr_db, noise_std
 from recon_core.dl.models import reconstruct
 from recon_core.dl.cache import TrainedModel
 from recon_core.dl.data import HELD_OUT_SEED
@@ -214,7 +214,9 @@ def evaluate(
         raise ValueError("nothing to evaluate: no models and both baselines disabled")
 
     full = fft2c(x)
+    sigmas = np.zeros(len(x))  # known noise level of each image, told to noise-conditioned nets
     if check_snr_db(snr_db) is not None:
+        sigmas = np.array([noise_std(float(np.mean(np.abs(f) ** 2)), snr_db) for f in full])
         full = np.stack([add_noise(f, snr_db, seed=int(noise_seed) + i) for i, f in enumerate(full)])
     kspace = (full * m).astype(np.complex64)
     recons: dict[str, np.ndarray] = {}
@@ -232,7 +234,7 @@ def evaluate(
         seconds["tv"] = time.perf_counter() - t
     for name, (net, normalise) in nets.items():
         t = time.perf_counter()
-        recons[name] = reconstruct(net, kspace, m, normalise=normalise)
+        recons[name] = reconstruct(net, kspace, m, normalise=normalise, noise_std=sigmas)
         seconds[name] = time.perf_counter() - t
 
     per_image = {

@@ -24,13 +24,19 @@ data as they are: pass ``normalise=False`` to :func:`reconstruct` for it.
 
       k \leftarrow (1 - w M) \odot F x + w M \odot y, \qquad x \leftarrow F^H k,
 
-  with :math:`w = 1` ("hard": the measured samples are restored exactly) or a learned
-  :math:`w = \sigma(\theta) \in (0, 1)` per cascade ("soft"). Fully convolutional, so any
-  image size works.
+  with :math:`w = 1` ("hard": the measured samples are restored exactly), a learned
+  :math:`w = \sigma(\theta) \in (0, 1)` per cascade ("soft"), or, told the noise level
+  ("noise"), :math:`w = 1 / (1 + (s / \tau)^2)` with the noise standard deviation :math:`s` of
+  each example and a learned :math:`\tau` per cascade: the weighting of a least-squares fit to
+  noisy samples, so noiseless data (:math:`s = 0`) get hard consistency. In that mode every CNN
+  block also sees :math:`s` as an extra input channel (noise-level conditioning, as in FFDNet).
+  Fully convolutional, so any image size works.
 
 References:
     Schlemper, J. et al. "A deep cascade of convolutional neural networks for dynamic MR image
     reconstruction." IEEE Trans. Med. Imaging 37(2), 2018.
+    Zhang, K., Zuo, W. and Zhang, L. "FFDNet: toward a fast and flexible solution for CNN-based
+    image denoising." IEEE Trans. Image Process. 27(9), 2018 (the noise-level input).
 """
 
 from __future__ import annotations
@@ -54,6 +60,8 @@ __all__ = [
     "DataConsistency",
     "to_channels",
     "to_complex",
+    "noise_conditioned",
+    "NOISE_CHANNEL_SCALE",
     "reconstruct",
     "count_params",
 ]
@@ -61,7 +69,13 @@ __all__ = [
 #: Names accepted by :func:`recon_core.dl.training.build_model` (``TrainConfig.model``).
 ARCHITECTURES: tuple[str, ...] = ("rescnn", "unrolled")
 #: Data-consistency modes of :class:`UnrolledNet`.
-DC_MODES: tuple[str, ...] = ("hard", "soft")
+DC_MODES: tuple[str, ...] = ("hard", "soft", "noise")
+#: The noise-level channel of a ``dc="noise"`` network holds ``NOISE_CHANNEL_SCALE * s``, with
+#: ``s`` the normalised noise standard deviation per k-space sample (about 0.05 at 20 dB for the
+#: training ellipses), so that it is of order 1 like the image channels.
+NOISE_CHANNEL_SCALE = 10.0
+#: Initial tau of a ``dc="noise"`` step: samples with noise s = tau get weight 1/2.
+NOISE_DC_INIT_TAU = 0.03
 
 _PACKAGE = "recon_core"
 
@@ -152,34 +166,47 @@ class ResCNN(keras.Model):
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class ConvBlock(keras.layers.Layer):
-    """Residual CNN block on a complex image as 2 channels: ``x + CNN(x)``, shape (B, H, W, 2)."""
+    """Residual CNN block on a complex image as 2 channels: ``x + CNN(x)``, shape (B, H, W, 2).
 
-    def __init__(self, n_convs: int = 5, n_filters: int = 16, seed: int | None = None, **kwargs):
+    With ``extra_channels`` > 0 the block is called as ``block(x, extra)`` and the CNN sees
+    ``concat(x, extra)`` (for example a noise-level map), while the residual is still added to
+    ``x``: ``x + CNN([x, extra])``.
+    """
+
+    def __init__(self, n_convs: int = 5, n_filters: int = 16, seed: int | None = None,
+                 extra_channels: int = 0, **kwargs):
         super().__init__(**kwargs)
         _check_sizes(n_convs, n_filters)
+        check_int(extra_channels, "extra_channels", minimum=0)
         self.n_convs = int(n_convs)
         self.n_filters = int(n_filters)
         self.seed = seed
+        self.extra_channels = int(extra_channels)
         self.convs = _convs(self.n_convs, self.n_filters, 2, seed, 0)
 
-    def build(self, input_shape):
-        shape = tuple(input_shape)
+    def build(self, x_shape, extra_shape=None):
+        shape = tuple(x_shape)
+        shape = shape[:-1] + (shape[-1] + self.extra_channels,)
         for conv in self.convs:
             conv.build(shape)
             shape = shape[:-1] + (conv.filters,)
 
-    def call(self, x):
-        res = x
+    def call(self, x, extra=None):
+        if (extra is None) != (self.extra_channels == 0):
+            raise ValueError(f"this block expects {self.extra_channels} extra channel(s)"
+                             + ("" if extra is None else ", got some"))
+        res = x if extra is None else tf.concat([x, extra], axis=-1)
         for conv in self.convs:
             res = conv(res)
         return x + res
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
+    def compute_output_shape(self, x_shape, extra_shape=None):
+        return x_shape
 
     def get_config(self):
         config = super().get_config()
-        config.update(n_convs=self.n_convs, n_filters=self.n_filters, seed=self.seed)
+        config.update(n_convs=self.n_convs, n_filters=self.n_filters, seed=self.seed,
+                      extra_channels=self.extra_channels)
         return config
 
 
@@ -191,12 +218,16 @@ class DataConsistency(keras.layers.Layer):
     operators as the rest of recon_core.
 
     Args:
-        mode: ``"hard"`` (w = 1: measured samples are replaced exactly) or ``"soft"``
-            (w = sigmoid(theta), a trainable scalar initialised to ``init_weight``).
+        mode: ``"hard"`` (w = 1: measured samples are replaced exactly), ``"soft"``
+            (w = sigmoid(theta), a trainable scalar initialised to ``init_weight``) or
+            ``"noise"`` (w = 1 / (1 + (s / tau)^2) for an example of noise standard deviation
+            s, with tau = exp(theta) trainable, initialised to :data:`NOISE_DC_INIT_TAU`).
         init_weight: initial w for ``"soft"``, in (0, 1).
 
-    Inputs ``[x, y, mask]``: image (B, H, W, 2), measured k-space (B, H, W, 2) (zero where not
-    sampled), mask (B, H, W, 1) in {0, 1}. Output: image (B, H, W, 2).
+    Inputs ``[x, y, mask]`` (``[x, y, mask, s]`` for ``"noise"``): image (B, H, W, 2),
+    measured k-space (B, H, W, 2) (zero where not sampled), mask (B, H, W, 1) in {0, 1}, and
+    noise standard deviation per complex k-space sample (B, 1), on the scale of ``y``.
+    Output: image (B, H, W, 2).
     """
 
     def __init__(self, mode: str = "hard", init_weight: float = 0.5, **kwargs):
@@ -215,21 +246,40 @@ class DataConsistency(keras.layers.Layer):
                 name="theta", shape=(), initializer=keras.initializers.Constant(logit),
                 trainable=True,
             )
+        elif self.mode == "noise":
+            self.theta = self.add_weight(
+                name="log_tau", shape=(),
+                initializer=keras.initializers.Constant(math.log(NOISE_DC_INIT_TAU)),
+                trainable=True,
+            )
 
-    def weight(self) -> tf.Tensor:
-        """The current consistency weight w (1.0 for hard)."""
+    def weight(self, noise_std: float = 0.0) -> tf.Tensor:
+        """The current consistency weight w (1.0 for hard; for ``"noise"``, at ``noise_std``)."""
         if self.mode == "hard":
             return tf.constant(1.0)
+        if self.mode == "noise":
+            tau = tf.exp(tf.convert_to_tensor(self.theta))
+            return 1.0 / (1.0 + tf.square(tf.constant(float(noise_std)) / tau))
         return tf.sigmoid(tf.convert_to_tensor(self.theta))
 
     def call(self, inputs):
-        x, y, mask = inputs
+        if self.mode == "noise":
+            if len(inputs) != 4:
+                raise ValueError("noise-weighted data consistency takes [x, y, mask, noise_std]")
+            x, y, mask, sigma = inputs
+        else:
+            x, y, mask = inputs
         k = fft2c_tf(to_complex(x))
         y = to_complex(y)
         m = mask[..., 0]
         if self.mode == "soft":
             m = m * tf.sigmoid(tf.convert_to_tensor(self.theta))
-        m = tf.cast(m, tf.complex64)
+        elif self.mode == "noise":
+            tau = tf.exp(tf.convert_to_tensor(self.theta))
+            s = tf.reshape(tf.cast(sigma, m.dtype), [-1, 1, 1])
+            m = m / (1.0 + tf.square(s / tau))
+        # tf.complex (not tf.cast): its gradient to a trainable weight is the real part, silently
+        m = tf.complex(m, tf.zeros_like(m))
         # (1 - m) k + m y: where m == 1 this is exactly y (0 * k + 1 * y), bit for bit.
         k = (1.0 - m) * k + m * y
         return to_channels(ifft2c_tf(k))
@@ -251,11 +301,14 @@ class UnrolledNet(keras.Model):
         n_cascades: number of CNN + data-consistency stages (>= 1), weights not shared.
         n_convs: convolutions per CNN block (>= 1).
         n_filters: width of the hidden convolutions.
-        dc: ``"hard"`` or ``"soft"`` data consistency (see :class:`DataConsistency`).
+        dc: ``"hard"``, ``"soft"`` or ``"noise"`` data consistency (see
+            :class:`DataConsistency`); ``"noise"`` also feeds each CNN block the noise level.
         seed: seed of the weight initialisation (``None``: random).
 
     Inputs ``[zero_filled, kspace, mask]`` (all float32): normalised zero-filled complex image
-    (B, H, W, 2), normalised masked k-space (B, H, W, 2), mask (B, H, W, 1).
+    (B, H, W, 2), normalised masked k-space (B, H, W, 2), mask (B, H, W, 1); with
+    ``dc="noise"`` a fourth, the noise standard deviation per complex k-space sample on the
+    normalised scale, shape (B, 1) (0 for noiseless data).
     Output: complex image as 2 channels, shape (B, H, W, 2).
 
     :Examples:
@@ -279,17 +332,28 @@ class UnrolledNet(keras.Model):
         self.n_filters = int(n_filters)
         self.dc = dc
         self.seed = seed
+        extra = 1 if dc == "noise" else 0
         self.blocks = [
             ConvBlock(self.n_convs, self.n_filters, seed=None if seed is None else seed * 100 + i,
-                      name=f"block{i}")
+                      extra_channels=extra, name=f"block{i}")
             for i in range(self.n_cascades)
         ]
         self.dcs = [DataConsistency(dc, name=f"dc{i}") for i in range(self.n_cascades)]
 
     def call(self, inputs):
-        x, y, mask = inputs
+        if self.dc != "noise":
+            x, y, mask = inputs
+            for block, dc in zip(self.blocks, self.dcs):
+                x = dc([block(x), y, mask])
+            return x
+        if len(inputs) != 4:
+            raise ValueError("a noise-conditioned network (dc='noise') takes "
+                             "[zero_filled, kspace, mask, noise_std]")
+        x, y, mask, sigma = inputs
+        sigma = tf.reshape(tf.cast(sigma, x.dtype), [-1, 1, 1, 1])
+        level = tf.ones_like(x[..., :1]) * (NOISE_CHANNEL_SCALE * sigma)
         for block, dc in zip(self.blocks, self.dcs):
-            x = dc([block(x), y, mask])
+            x = dc([block(x, level), y, mask, sigma])
         return x
 
     def get_config(self):
@@ -299,9 +363,31 @@ class UnrolledNet(keras.Model):
         return config
 
 
+def noise_conditioned(model) -> bool:
+    """True for a network that takes the noise level as an input (``UnrolledNet(dc="noise")``)."""
+    return isinstance(model, UnrolledNet) and model.dc == "noise"
+
+
 def count_params(model: keras.Model) -> int:
     """Number of scalar weights of a built model."""
     return int(sum(int(np.prod(w.shape)) for w in model.weights))
+
+
+def _noise_stds(k: np.ndarray, m: np.ndarray, noise_std) -> np.ndarray:
+    """One noise standard deviation per image of k (N, H, W): given, or estimated."""
+    n = k.shape[0]
+    if noise_std is None:
+        from recon_core.recon.auto_lambda import noise_level
+
+        return np.array([noise_level(ki * mi, mi > 0)[0] for ki, mi in zip(k, m)], np.float64)
+    s = np.asarray(noise_std, dtype=np.float64).reshape(-1)
+    if s.size == 1:
+        s = np.full(n, s[0])
+    if s.size != n:
+        raise ValueError(f"noise_std must be one number or one per image ({n}), got {s.size}")
+    if not np.all(np.isfinite(s)) or np.any(s < 0):
+        raise ValueError(f"noise_std must be finite and >= 0, got {noise_std!r}")
+    return s
 
 
 def _normalised_inputs(kspace: np.ndarray, mask: np.ndarray, normalise: bool = True):
@@ -319,7 +405,8 @@ def _normalised_inputs(kspace: np.ndarray, mask: np.ndarray, normalise: bool = T
 
 
 def reconstruct(model: keras.Model, kspace: ArrayLike, mask: ArrayLike,
-                batch_size: int = 8, *, normalise: bool = True) -> np.ndarray:
+                batch_size: int = 8, *, normalise: bool = True,
+                noise_std: ArrayLike | None = None) -> np.ndarray:
     """Reconstruct images from undersampled k-space with a trained network.
 
     The data are normalised by the maximum zero-filled magnitude of each image (as in
@@ -334,6 +421,13 @@ def reconstruct(model: keras.Model, kspace: ArrayLike, mask: ArrayLike,
         batch_size: images per forward pass.
         normalise: as the network was trained (``TrainConfig.normalise``; a loaded
             ``TrainedModel`` has it in ``.config``). False feeds the data unscaled.
+        noise_std: for a noise-conditioned network (:func:`noise_conditioned`): the noise
+            standard deviation per complex k-space sample, on the scale of ``kspace`` (as
+            :func:`recon_core.noise.noise_std` defines it): a number, or one per image; 0 for
+            noiseless data. ``None`` estimates it per image from the outermost acquired
+            samples (:func:`recon_core.recon.auto_lambda.noise_level`), which over-estimates
+            it when the signal reaches the k-space corners (synthetic phantoms): pass the known
+            value when there is one. Other networks ignore it.
 
     Returns:
         image: complex64, shape (H, W) or (N, H, W). ResCNN outputs a magnitude (zero phase).
@@ -358,13 +452,17 @@ def reconstruct(model: keras.Model, kspace: ArrayLike, mask: ArrayLike,
     k = k[None] if single else k
     m = np.broadcast_to(m, k.shape).astype(np.float32)
     zf, y, scale = _normalised_inputs(k, m, normalise)
+    sigma = None
+    if noise_conditioned(model):
+        sigma = (_noise_stds(k, m, noise_std) / scale.reshape(-1)).astype(np.float32)[:, None]
     outs = []
     for start in range(0, k.shape[0], batch_size):
         sl = slice(start, start + batch_size)
         if isinstance(model, UnrolledNet):
             z2 = to_channels(tf.constant(zf[sl])).numpy()
             y2 = to_channels(tf.constant(y[sl])).numpy()
-            out = model([z2, y2, m[sl][..., None]], training=False)
+            inputs = [z2, y2, m[sl][..., None]] + ([] if sigma is None else [sigma[sl]])
+            out = model(inputs, training=False)
             out = to_complex(tf.convert_to_tensor(out)).numpy()
         else:  # a magnitude network (ResCNN)
             out = model(np.abs(zf[sl])[..., None], training=False)

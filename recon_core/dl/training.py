@@ -48,7 +48,7 @@ import tensorflow as tf
 
 from recon_core.metrics import psnr as _psnr
 from recon_core.metrics import ssim as _ssim
-from recon_core.dl.models import ResCNN, UnrolledNet, reconstruct
+from recon_core.dl.models import ResCNN, UnrolledNet, noise_conditioned, reconstruct
 from recon_core.dl.config import TrainConfig
 from recon_core.dl.data import train_dataset, validation_set
 from recon_core.dl.distribute import (any_worker, check_workers_agree, default_strategy, is_chief,
@@ -138,7 +138,8 @@ def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
 def _dummy_inputs(model: keras.Model, size: int = 16):
     if isinstance(model, UnrolledNet):
         z = np.zeros((1, size, size, 2), np.float32)
-        return [z, z, np.ones((1, size, size, 1), np.float32)]
+        inputs = [z, z, np.ones((1, size, size, 1), np.float32)]
+        return inputs + ([np.zeros((1, 1), np.float32)] if noise_conditioned(model) else [])
     return np.zeros((1, size, size, 1), np.float32)
 
 
@@ -172,11 +173,13 @@ def inference_copy(model: keras.Model) -> keras.Model:
 
 
 def validate(model: keras.Model, data, normalise: bool = True) -> tuple[float, float]:
-    """Mean PSNR (dB) and SSIM of ``model`` on ``(images, kspace, masks)`` (see
-    :func:`recon_core.dl.data.validation_set`), with :mod:`recon_core.metrics`; ``normalise``
-    as the model was trained (``TrainConfig.normalise``)."""
-    images, kspace, masks = data
-    recon = reconstruct(model, kspace, masks, normalise=normalise)
+    """Mean PSNR (dB) and SSIM of ``model`` on ``(images, kspace, masks)`` or
+    ``(images, kspace, masks, noise_std)`` (see :func:`recon_core.dl.data.validation_set`), with
+    :mod:`recon_core.metrics`; ``normalise`` as the model was trained (``TrainConfig.normalise``).
+    A noise-conditioned network is told ``noise_std`` (0, noiseless, when it is not given)."""
+    images, kspace, masks, *rest = data
+    sigma = rest[0] if rest else 0.0
+    recon = reconstruct(model, kspace, masks, normalise=normalise, noise_std=sigma)
     p = [_psnr(x, r) for x, r in zip(images, recon)]
     s = [_ssim(x, r) for x, r in zip(images, recon)]
     return float(np.mean(p)), float(np.mean(s))
@@ -372,7 +375,7 @@ def train(
             model.compile(optimizer=make_optimizer(config), loss="mse")
             model(_dummy_inputs(model))  # build the weights inside the scope
 
-    val_data = validation_set(config)
+    val_data = validation_set(config, with_noise_std=True)
     bridge = _Bridge(config, history, progress_cbs, val_data, write_dir, checkpoint_every,
                      float(history["train_seconds"]), strategy)
     dataset = train_dataset(config, start_step=start)

@@ -61,6 +61,21 @@ def test_train_once_then_load_from_cache_in_a_new_session(model_cache):
     assert not errors(again)
 
 
+def test_noise_conditioned_training_on_noisy_data(model_cache):
+    at = tiny(open_page("deep_learning", {"size": "64", "snr": "25"}))
+    at.selectbox(key="dl_dc").set_value("noise").run()
+    assert any("needs a noise range" in e.value for e in at.error)  # no noisy training yet
+    assert at.button(key="dl_train").disabled
+    at.toggle(key="dl_noisy").set_value(True).run()
+    at.slider(key="dl_snr_range").set_value((20, 30)).run()
+    assert not errors(at) and not at.button(key="dl_train").disabled
+    at.button(key="dl_train").click().run()
+    assert not errors(at)
+    assert any(m.label == "PSNR" for m in at.metric)  # reconstructed, told the data's noise level
+    entry = next(model_cache.iterdir())
+    assert entry.is_dir() or entry.is_file()
+
+
 def test_evaluate_on_held_out_set():
     at = tiny(open_page("deep_learning", {"size": "64"}), "rescnn")
     at.button(key="dl_train").click().run()

@@ -12,7 +12,9 @@ from recon_core.dl.models import (
     DataConsistency,
     ResCNN,
     UnrolledNet,
+    NOISE_DC_INIT_TAU,
     count_params,
+    noise_conditioned,
     reconstruct,
     to_channels,
     to_complex,
@@ -133,14 +135,58 @@ def test_dc_rejects_bad_arguments():
         ResCNN(n_convs=0)
 
 
-@pytest.mark.parametrize("kind", ["rescnn", "unrolled-hard", "unrolled-soft"])
+def test_noise_dc_weights_samples_by_their_noise(rng):
+    inputs, y, mask = _unrolled_inputs(rng, (16, 16), batch=3)
+    x = rng.standard_normal((3, 16, 16, 2)).astype(np.float32)
+    layer = DataConsistency("noise")
+    sigma = np.array([[0.0], [NOISE_DC_INIT_TAU], [3 * NOISE_DC_INIT_TAU]], np.float32)
+    out = fft2c(to_complex(layer([x, inputs[1], inputs[2], sigma])).numpy())
+    assert len(layer.trainable_weights) == 1
+    k_x = fft2c(to_complex(tf.constant(x)).numpy())
+    # w = 1 / (1 + (s / tau)^2): noiseless -> hard (1), s = tau -> 1/2, s = 3 tau -> 1/10
+    for b, w in enumerate([1.0, 0.5, 0.1]):
+        assert float(layer.weight(float(sigma[b, 0]))) == pytest.approx(w, rel=1e-5)
+        expected = np.where(mask[b], (1 - w) * k_x[b] + w * y[b], k_x[b])
+        np.testing.assert_allclose(out[b], expected, atol=1e-4)
+    with pytest.raises(ValueError, match="noise_std"):
+        layer([x, inputs[1], inputs[2]])
+
+
+def test_noise_conditioned_network_is_told_the_noise_level(rng):
+    net = UnrolledNet(n_cascades=2, n_convs=2, n_filters=4, dc="noise", seed=3)
+    inputs, y, mask = _unrolled_inputs(rng, (16, 16), batch=2)
+    assert noise_conditioned(net) and not noise_conditioned(UnrolledNet(1, 2, 4))
+    zero = np.zeros((2, 1), np.float32)
+    out = to_complex(net(list(inputs) + [zero])).numpy()
+    # told "noiseless", the network restores the measured samples exactly (hard consistency)
+    np.testing.assert_allclose(fft2c(out)[mask], y[mask], atol=1e-5 * np.abs(y).max())
+    # the CNN blocks see the level too: another level, another image (not only another blend)
+    noisy = to_complex(net(list(inputs) + [np.full((2, 1), 0.05, np.float32)])).numpy()
+    assert not np.allclose(noisy, out, atol=1e-4)
+    with pytest.raises(ValueError, match="noise_std"):
+        net(list(inputs))
+    # reconstruct passes a known level (one number or one per image) and checks it
+    k = (fft2c(rng.random((2, 16, 16))) * mask).astype(np.complex64)
+    a = reconstruct(net, k, mask, noise_std=0.0)
+    np.testing.assert_allclose(reconstruct(net, k, mask, noise_std=[0.0, 0.0]), a)
+    assert not np.allclose(reconstruct(net, k, mask, noise_std=0.2), a, atol=1e-4)
+    assert reconstruct(net, k, mask).shape == (2, 16, 16)  # None: estimated from the corners
+    with pytest.raises(ValueError, match="one per image"):
+        reconstruct(net, k, mask, noise_std=[0.1, 0.1, 0.1])
+    with pytest.raises(ValueError, match=">= 0"):
+        reconstruct(net, k, mask, noise_std=-1.0)
+
+
+@pytest.mark.parametrize("kind", ["rescnn", "unrolled-hard", "unrolled-soft", "unrolled-noise"])
 def test_keras_file_roundtrip(tmp_path, rng, kind):
+    extra = []
     if kind == "rescnn":
         net = ResCNN(3, 4, seed=0)
         inputs = rng.random((1, 16, 16, 1)).astype(np.float32)
     else:
         net = UnrolledNet(2, 2, 4, dc=kind.split("-")[1], seed=0)
-        inputs = list(_unrolled_inputs(rng, (16, 16), batch=1)[0])
+        extra = [np.full((1, 1), 0.02, np.float32)] if kind == "unrolled-noise" else []
+        inputs = list(_unrolled_inputs(rng, (16, 16), batch=1)[0]) + extra
     expected = net(inputs).numpy()
     net.save(tmp_path / "net.keras")
     loaded = keras.models.load_model(tmp_path / "net.keras")
@@ -149,7 +195,7 @@ def test_keras_file_roundtrip(tmp_path, rng, kind):
     np.testing.assert_array_equal(loaded(inputs).numpy(), expected)
     # Fully convolutional: the loaded network takes another size too.
     other = (np.zeros((1, 24, 20, 1), np.float32) if kind == "rescnn"
-             else list(_unrolled_inputs(rng, (24, 20), batch=1)[0]))
+             else list(_unrolled_inputs(rng, (24, 20), batch=1)[0]) + extra)
     assert loaded(other).shape[1:3] == (24, 20)
 
 

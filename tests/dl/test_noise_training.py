@@ -62,6 +62,31 @@ def test_training_examples_get_seeded_noise_at_the_drawn_snr():
     np.testing.assert_allclose(_kspace(next(iter(train_dataset(ones)))), clean, atol=1e-6)
 
 
+def test_noise_conditioned_examples_carry_their_noise_level():
+    cfg = TINY.replace(dc="noise", snr_min_db=10, snr_max_db=30, clean_fraction=0.5, batch_size=8,
+                       normalise=True)
+    inputs, target = next(iter(train_dataset(cfg)))
+    assert len(inputs) == 4
+    sigma = inputs[3].numpy()[:, 0]
+    noisy = _kspace((inputs, None))
+    mask = inputs[2].numpy()[..., 0] > 0
+    clean = fft2c(target.numpy()[..., 0])  # the target is on the same normalised scale
+    for s, a, b, m in zip(sigma, noisy, clean, mask):
+        measured = np.sqrt(np.mean(np.abs(a - b)[m] ** 2))  # on the network's normalised scale
+        if s == 0:
+            assert measured < 1e-6  # a clean example is told it is clean
+        else:
+            assert measured == pytest.approx(s, rel=0.15)
+    assert (sigma == 0).any() and (sigma > 0).any()
+    with pytest.raises(ValueError, match="needs a noise range"):
+        TINY.replace(dc="noise")
+    # the validation set knows each image's level too (0 for the clean ones)
+    images, k, masks, stds = validation_set(cfg, with_noise_std=True)
+    for kk, x, m, s in zip(k, images, masks, stds):
+        measured = np.sqrt(np.mean(np.abs(kk - fft2c(x))[m] ** 2))
+        assert measured == pytest.approx(s, rel=0.15, abs=1e-7)
+
+
 def test_validation_set_follows_the_training_noise():
     cfg = TINY.replace(snr_min_db=5, snr_max_db=5)
     images, k, masks = validation_set(cfg)
