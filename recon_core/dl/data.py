@@ -140,10 +140,9 @@ def _to_example(config: TrainConfig):
         zf, y, target = simulate(image, mask, config.normalise, noise)
         if config.model == "unrolled":
             inputs = (to_channels(zf), to_channels(y), mask[..., None])
-            if conditioned:  # the noise level on the network's (normalised) scale
+            if conditioned:  # the noise level on the target's scale (normalised or not)
                 scale = tf.reduce_max(target) / tf.maximum(tf.reduce_max(image), 1e-12)
-                sigma = sigma * scale if config.normalise else sigma
-                inputs = inputs + (tf.reshape(sigma, [1]),)
+                inputs = inputs + (tf.reshape(sigma * scale, [1]),)
             return inputs, tf.stack([target, tf.zeros_like(target)], axis=-1)
         pair = tf.stack([tf.abs(zf), target], axis=-1)  # crop input and target together
         if config.crop_size:

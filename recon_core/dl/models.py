@@ -258,9 +258,12 @@ class DataConsistency(keras.layers.Layer):
         if self.mode == "hard":
             return tf.constant(1.0)
         if self.mode == "noise":
-            tau = tf.exp(tf.convert_to_tensor(self.theta))
-            return 1.0 / (1.0 + tf.square(tf.constant(float(noise_std)) / tau))
+            return self._noise_weight(tf.constant(float(noise_std)))
         return tf.sigmoid(tf.convert_to_tensor(self.theta))
+
+    def _noise_weight(self, s: tf.Tensor) -> tf.Tensor:
+        """w = 1 / (1 + (s / tau)^2), tau = exp(theta): the "noise" mode's weight at noise s."""
+        return 1.0 / (1.0 + tf.square(s / tf.exp(tf.convert_to_tensor(self.theta))))
 
     def call(self, inputs):
         if self.mode == "noise":
@@ -275,9 +278,7 @@ class DataConsistency(keras.layers.Layer):
         if self.mode == "soft":
             m = m * tf.sigmoid(tf.convert_to_tensor(self.theta))
         elif self.mode == "noise":
-            tau = tf.exp(tf.convert_to_tensor(self.theta))
-            s = tf.reshape(tf.cast(sigma, m.dtype), [-1, 1, 1])
-            m = m / (1.0 + tf.square(s / tau))
+            m = m * self._noise_weight(tf.reshape(tf.cast(sigma, m.dtype), [-1, 1, 1]))
         # tf.complex (not tf.cast): its gradient to a trainable weight is the real part, silently
         m = tf.complex(m, tf.zeros_like(m))
         # (1 - m) k + m y: where m == 1 this is exactly y (0 * k + 1 * y), bit for bit.
