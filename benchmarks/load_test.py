@@ -45,6 +45,10 @@ too, but not counted.
 Memory: the RSS (``VmRSS`` in /proc, summed over the server process and its children) is
 sampled every 0.5 s throughout.
 
+CPU: user + system seconds of the server (process and children) and, separately, of the
+browsers with the playwright driver (every other process this script started), read from
+/proc at the start and end of each phase: it says whose work the latencies wait on.
+
 Thresholds of the issue (PASS/FAIL in the report): no errors; p95 of the mask step (the
 acceleration slider) under load <= 1.5 s; peak RSS <= 2.5 GB; RSS ``--settle`` s after the
 contexts closed within 300 MB of the single-visitor figure.
@@ -297,6 +301,21 @@ def rss_bytes(pid: int) -> int:
     return total
 
 
+TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes, including their exited, reaped children."""
+    total = 0
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+    return total * TICK_S
+
+
 class MemorySampler(threading.Thread):
     """RSS of the server (and its children) every ``period`` seconds, with phase marks."""
 
@@ -305,6 +324,7 @@ class MemorySampler(threading.Thread):
         self.pid, self.period, self.t0 = pid, period, time.monotonic()
         self.samples: list[tuple[float, int]] = []
         self.marks: dict[str, float] = {}
+        self.cpu: dict[str, dict[str, float]] = {}  # per mark: CPU seconds of server, browsers
         self._stop_event = threading.Event()
 
     def run(self) -> None:
@@ -318,7 +338,16 @@ class MemorySampler(threading.Thread):
 
     def mark(self, name: str) -> float:
         self.marks[name] = t = time.monotonic() - self.t0
+        server = _children(self.pid)
+        mine = _children(os.getpid())  # the server, the playwright driver and the browsers
+        others = [p for p in mine if p not in set(server) and p != os.getpid()]
+        self.cpu[name] = {"server": cpu_seconds(server), "browsers": cpu_seconds(others)}
         return t
+
+    def cpu_between(self, start: str, end: str) -> dict[str, float]:
+        """CPU seconds the server and the browsers (with the playwright driver) used between marks."""
+        a, b = self.cpu[start], self.cpu[end]
+        return {k: b[k] - a[k] for k in a}
 
     def peak(self, start: str, end: str) -> int:
         a, b = self.marks[start], self.marks[end]
@@ -737,6 +766,12 @@ def report(args, stats: Stats, mem: dict, info: dict) -> tuple[str, dict]:
         f"| peak under load | {mem['peak_load'] / MB:.0f} MB |",
         f"| {args.settle:g} s after all contexts closed | {mem['settled'] / MB:.0f} MB |",
         "",
+        "| CPU (user + system) | server | browsers and driver | wall | cores busy |",
+        "|---|---:|---:|---:|---:|",
+        *(f"| {phase} | {c['server']:.0f} s | {c['browsers']:.0f} s | {c['wall']:.0f} s | "
+          f"{(c['server'] + c['browsers']) / max(c['wall'], 1e-9):.2f} of {info['cpus']} |"
+          for phase, c in (info.get("cpu") or {}).items()),
+        "",
         "| threshold (issue #10) | measured | limit | result |",
         "|---|---:|---:|---|",
         *(f"| {name} | {got} | {limit} | {'PASS' if ok else 'FAIL'} |" for name, got, limit, ok in checks),
@@ -853,6 +888,9 @@ def main() -> int:
         info.update(date=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), cpus=os.cpu_count(),
                     commit=commit, versions=_versions(), platform=platform.platform(), note=args.note,
                     marks=sampler.marks,
+                    cpu={phase: {**sampler.cpu_between(f"{phase}_start", f"{phase}_end"),
+                                 "wall": sampler.marks[f"{phase}_end"] - sampler.marks[f"{phase}_start"]}
+                         for phase in ("single", "load")},
                     rss_samples=[(round(t, 2), r) for t, r in sampler.samples])
         text, data = report(args, stats, mem, info)
         print()
