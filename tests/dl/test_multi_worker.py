@@ -22,6 +22,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 TINY = dict(model="rescnn", n_convs=2, n_filters=4, image_size=32, steps=6, batch_size=4,
             n_val=2, val_every=3)
+# The shipped unrolled network's design, tiny: noise-conditioned (its examples carry their
+# noise level as a fourth input), noisy training k-space.
+TINY_NOISE_UNROLLED = dict(TINY, model="unrolled", n_cascades=2, dc="noise", snr_min_db=15.0,
+                           snr_max_db=50.0, clean_fraction=0.25)
 
 
 def _env(**extra):
@@ -165,10 +169,11 @@ def _free_ports(n):
 
 
 @pytest.mark.slow
-def test_two_workers_train_identical_weights_and_the_chief_writes_the_cache(tmp_path):
+@pytest.mark.parametrize("tiny", [TINY, TINY_NOISE_UNROLLED], ids=["rescnn", "unrolled-noise"])
+def test_two_workers_train_identical_weights_and_the_chief_writes_the_cache(tmp_path, tiny):
     cfg = tmp_path / "tiny.json"
-    cfg.write_text(json.dumps(TINY), encoding="utf-8")
-    config = TrainConfig.from_dict(TINY)
+    cfg.write_text(json.dumps(tiny), encoding="utf-8")
+    config = TrainConfig.from_dict(tiny)
     cache_dir = tmp_path / "cache"
     workers = [f"localhost:{p}" for p in _free_ports(2)]
     procs = []
