@@ -106,13 +106,15 @@ else:
 
 @st.fragment
 def magnitude_panel(mag: np.ndarray, title: str) -> None:
-    """The magnitude image and its grey window: moving Level/Window reruns only this part."""
+    """The magnitude image and its grey window: moving Level/Window reruns only this part. The
+    sliders sit under the image, so that it lines up with the k-space figure beside it."""
+    chart_slot = st.empty()
     c = st.columns(2)
     level = c[0].slider("Level", 0.0, 1.5, 0.5, 0.01, key="ex_level", help="Centre of the grey window.")
     width = c[1].slider("Window", 0.05, 2.0, 1.0, 0.01, key="ex_width", help="Width of the grey window.")
     lo, hi = level - width / 2, level + width / 2
-    widgets.chart(image_figure(mag, title, zmin=lo, zmax=hi, value_label="|x|", percent=True),
-                  key="ex_mag")
+    widgets.chart(where=chart_slot, fig=image_figure(mag, title, zmin=lo, zmax=hi, value_label="|x|",
+                                                     percent=True), key="ex_mag")
 
 
 show_phase = st.toggle("Show the phase of the image and of k-space", key="ex_show_phase",
@@ -121,18 +123,19 @@ show_phase = st.toggle("Show the phase of the image and of k-space", key="ex_sho
 col1, col2 = st.columns(2)
 with col1:
     magnitude_panel(mag, mag_title)
-    if show_phase:
-        widgets.chart(image_figure(np.degrees(np.angle(img_show)), "Image phase", zmin=-180, zmax=180,
-                                   colorscale="twilight", value_label="phase", unit="°"), key="ex_phase")
 with col2:
     klog = decibels(k_show)
     widgets.chart(image_figure(klog, "k-space |k| (dB re max)", kspace=True, zmin=max(float(klog.min()), -120),
                                zmax=0, colorscale="viridis", value_label="|k|", unit=" dB", min_levels=50),
                   key="ex_klog")
-    if show_phase:
-        widgets.chart(image_figure(np.degrees(np.angle(k_show)), "k-space phase", kspace=True, zmin=-180,
-                                   zmax=180, colorscale="twilight", value_label="phase", unit="°"),
-                      key="ex_kphase")
+if show_phase:  # a row of its own: the phases line up with each other, not with the sliders
+    col1, col2 = st.columns(2)
+    widgets.chart(where=col1, fig=image_figure(np.degrees(np.angle(img_show)), "Image phase", zmin=-180,
+                                               zmax=180, colorscale="twilight", value_label="phase",
+                                               unit="°"), key="ex_phase")
+    widgets.chart(where=col2, fig=image_figure(np.degrees(np.angle(k_show)), "k-space phase", kspace=True,
+                                               zmin=-180, zmax=180, colorscale="twilight",
+                                               value_label="phase", unit="°"), key="ex_kphase")
 
 if data.noise is not None:
     with st.expander(f"Coil noise ({data.noise.source}, {data.noise.n_samples} samples per coil)"):
