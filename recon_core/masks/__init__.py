@@ -25,6 +25,7 @@ from recon_core.masks.analysis import (
     centred_calibration_block,
     incoherence,
     is_line_mask,
+    line_axis,
     point_spread_function,
     regular_lines,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "point_spread_function",
     "incoherence",
     "is_line_mask",
+    "line_axis",
     "regular_lines",
     "GAUSSIAN_SIGMA_FRACTION",
     "MIN_CALIB_2D",

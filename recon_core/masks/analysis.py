@@ -345,6 +345,29 @@ def is_line_mask(mask: np.ndarray) -> bool:
     return bool((m == m[:1]).all() or (m == m[:, :1]).all())
 
 
+def line_axis(mask: np.ndarray) -> int | None:
+    """The axis a Cartesian line mask undersamples: -1 when it samples whole columns (every
+    row alike: it aliases along x), -2 when it samples whole rows (along y); None for a 2-D
+    pattern. A fully sampled mask counts as columns (-1).
+
+    Its point spread function is then zero off the line through the centre along that axis
+    (the mask is separable: a function of one coordinate times a constant).
+
+    >>> import numpy as np
+    >>> m = np.zeros((4, 6), bool); m[:, ::2] = True
+    >>> line_axis(m), line_axis(m.T), line_axis(np.eye(4, dtype=bool))
+    (-1, -2, None)
+    """
+    m = np.asarray(mask, bool)
+    if m.ndim != 2:
+        raise ValueError(f"mask must be 2-D (H, W), got shape {m.shape}")
+    if (m == m[:1]).all():
+        return -1
+    if (m == m[:, :1]).all():
+        return -2
+    return None
+
+
 def regular_lines(mask: np.ndarray) -> tuple[int, int] | None:
     """``(axis, R)`` when a line mask samples every R-th line outside its calibration block
     (R >= 2 dividing the size along the undersampled axis; axis -1: columns, -2: rows), the

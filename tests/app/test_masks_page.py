@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
+import numpy as np
 from apphelpers import errors, open_page
 
 
@@ -17,6 +21,25 @@ def test_default_mask_figures_and_metrics():
     # 20 = round(256 * 0.08) centre columns, plus any random column touching the block
     assert int(metric(at, "Centre").split()[0]) >= 20
     assert 18 < float(metric(at, "Zero-filled PSNR").split()[0]) < 22
+
+
+def psf_trace(at):
+    chart = [c for c in at.get("plotly_chart") if "PSF" in json.dumps(json.loads(c.proto.spec)["layout"].get("title"))]
+    assert len(chart) == 1
+    return json.loads(chart[0].proto.spec)["data"][0]
+
+
+def test_psf_of_a_line_mask_is_its_line_and_of_a_2d_mask_an_image():
+    at = open_page("masks")  # random columns: a line mask
+    line = psf_trace(at)
+    assert line["type"] == "scatter" and "x offset" in line["hovertemplate"]
+    x, y = (np.frombuffer(base64.b64decode(v["bdata"]), v["dtype"]) if isinstance(v, dict) else np.array(v)
+            for v in (line["x"], line["y"]))
+    assert x.tolist() == list(range(-128, 128))
+    assert y[128] == 0.0 and y.min() >= -80 and (y < 0).sum() == 255  # the peak at offset 0, in dB
+    at.selectbox(key="w_mkind").set_value("poisson").run()
+    assert not errors(at)
+    assert psf_trace(at)["type"] == "heatmap"
 
 
 def test_controls_change_the_shared_mask_and_url():

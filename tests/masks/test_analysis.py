@@ -290,3 +290,30 @@ def test_regular_lines_allows_any_calibration_block_but_nothing_else():
     odd = np.zeros((32, 63), bool); odd[:, ::4] = True  # R does not divide the width
     assert regular_lines(odd) is None
     assert not is_line_mask(np.eye(32, dtype=bool)) and regular_lines(np.eye(32, dtype=bool)) is None
+
+
+@pytest.mark.parametrize("kind, expected", [("random", -1), ("equispaced", -1), ("poisson", None),
+                                            ("gaussian", None), ("radial", None)])
+def test_line_axis_of_each_mask_kind(kind, expected):
+    from recon_core.masks import line_axis
+
+    m = make_mask((64, 48), 4, kind=kind, seed=1)
+    assert line_axis(m) == expected
+    if expected is not None:
+        assert line_axis(m.T) == -2
+
+
+def test_a_line_masks_psf_is_zero_off_its_line():
+    """What the Mask designer relies on when it draws only that line."""
+    from recon_core.masks import line_axis
+
+    m = make_mask((64, 48), 4, kind="random", seed=3)
+    psf = point_spread_function(m)
+    assert line_axis(m) == -1
+    off = np.delete(psf, 64 // 2, axis=0)
+    assert off.max() < 1e-6 and psf[32].max() == 1.0
+    rows = point_spread_function(m.T)
+    assert line_axis(m.T) == -2 and np.delete(rows, 64 // 2, axis=1).max() < 1e-6  # (48, 64)
+    assert line_axis(np.ones((5, 7), bool)) == -1  # fully sampled: a delta, counted as columns
+    with pytest.raises(ValueError, match="2-D"):
+        line_axis(np.ones(5, bool))
