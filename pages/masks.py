@@ -8,7 +8,7 @@ import streamlit as st
 import recon_core as rc
 from recon_core.masks import line_axis
 from ui import cached, state, widgets
-from recon_core.figures import (curves_figure, decibels, image_figure, trajectory_animation,
+from recon_core.figures import (decibels, image_figure, psf_figure, trajectory_animation,
                                 trajectory_figure)
 
 st.title("Mask designer")
@@ -60,9 +60,7 @@ def trajectory_view(data: state.WorkingData) -> None:
     a, b = st.columns(2)
     widgets.chart(where=a, fig=trajectory_figure(t, "Trajectory (colour: acquisition order)", height=340),
                   key="tr_points")
-    widgets.chart(where=b, fig=image_figure(decibels(psf, floor=-80), "PSF (dB)", zmin=-80, zmax=0,
-                                            colorscale="viridis", value_label="PSF", unit=" dB",
-                                            min_levels=50, height=340), key="tr_psf")
+    widgets.chart(where=b, fig=psf_figure(psf, None, "PSF", height=340), key="tr_psf")
     widgets.chart(where=a, fig=trajectory_animation(t, "K-space filling in acquisition order", height=340),
                   key="tr_anim")
     widgets.chart(where=b, fig=image_figure(decibels(gk), "Gridded k-space (dB)", kspace=True,
@@ -136,26 +134,6 @@ with st.sidebar:
     state.undersampled_controls(data)
 
 
-def psf_figure(psf: np.ndarray, axis: int | None, label: str):
-    """The PSF in dB: an image, or for a line mask (``axis`` from ``line_axis``) its one
-    non-zero line, through the centre along the undersampled axis (as an image that line
-    is a single row or column of pixels, too thin to read)."""
-    if axis is None:
-        return image_figure(decibels(psf, floor=-80), f"{label}: PSF (dB)", zmin=-80, zmax=0,
-                            colorscale="viridis", value_label="PSF", unit=" dB", min_levels=50,
-                            height=320)
-    h, w = psf.shape
-    name, line = ("x", psf[h // 2, :]) if axis == -1 else ("y", psf[:, w // 2])
-    offsets = np.arange(line.size) - line.size // 2
-    fig = curves_figure({"PSF": decibels(line, floor=-80)}, offsets,
-                        title=f"{label}: PSF along {name} (dB; zero off this line)",
-                        xlabel=f"{name} offset (pixels)", ylabel="dB", height=320)
-    fig.update_traces(hovertemplate=f"{name} offset=%{{x}}<br>PSF=%{{y:.1f}} dB<extra></extra>")
-    fig.update_yaxes(range=[-82, 3])
-    fig.update_layout(showlegend=False)
-    return fig
-
-
 def mask_panel(mask: np.ndarray, label: str, key: str) -> None:
     if data.acquired is not None:
         mask = mask & data.acquired  # a scan's unmeasured points are never sampled
@@ -172,7 +150,7 @@ def mask_panel(mask: np.ndarray, label: str, key: str) -> None:
                                             zmax=1, value_label="sampled", min_levels=1, height=320,
                                             colorbar=False),
                   key=f"{key}_mask")
-    widgets.chart(where=b, fig=psf_figure(psf, line_axis(mask), label), key=f"{key}_psf")
+    widgets.chart(where=b, fig=psf_figure(psf, line_axis(mask), f"{label}: PSF"), key=f"{key}_psf")
     widgets.chart(where=a, fig=image_figure(zf, f"{label}: zero-filled", zmin=0, zmax=1, value_label="|x|",
                                             percent=True, height=320), key=f"{key}_zf")
     if data.has_reference:

@@ -19,7 +19,7 @@ from plotly.subplots import make_subplots
 from recon_core.checks import as_array
 
 __all__ = ["rgb_colorscale", "quantise", "Quantised", "heatmap_trace", "heatmap_values", "decibels",
-           "image_figure", "kspace_axes", "images_row", "curves_figure", "trajectory_figure",
+           "image_figure", "kspace_axes", "images_row", "curves_figure", "psf_figure", "trajectory_figure",
            "trajectory_animation", "image_margins", "data_revision", "dark_layout", "untemplated"]
 
 # plotly's dark template, reduced to what these figures use: the full one is 6.8 kB of JSON
@@ -435,6 +435,40 @@ def curves_figure(
         fig.update_yaxes(type="log")
     if log_x:
         fig.update_xaxes(type="log")
+    return fig
+
+
+def psf_figure(psf: ArrayLike, axis: int | None = None, title: str = "PSF", *,
+               floor: float = -80.0, height: int = 320) -> go.Figure:
+    """A point spread function (peak 1) in dB: an image, or for a line mask (``axis`` -1:
+    whole columns sampled, -2: whole rows; :func:`recon_core.masks.line_axis`) its one non-zero
+    line, through the centre along that axis, as a profile: as an image that line is a single
+    row or column of pixels, too thin to read.
+
+    >>> import numpy as np
+    >>> p = np.zeros((4, 6), np.float32); p[2] = [0.01, 0.1, 0.01, 1.0, 0.01, 0.1]
+    >>> fig = psf_figure(p, -1)
+    >>> [int(v) for v in fig.data[0].x], [round(v) for v in fig.data[0].y]
+    ([-3, -2, -1, 0, 1, 2], [-40, -20, -40, 0, -40, -20])
+    """
+    a = as_array(psf, "psf")
+    if a.ndim != 2:
+        raise ValueError(f"psf must be 2-D (H, W), got shape {a.shape}")
+    if axis is None:
+        return image_figure(decibels(a, floor=floor), f"{title} (dB)", zmin=floor, zmax=0,
+                            colorscale="viridis", value_label="PSF", unit=" dB", min_levels=50,
+                            height=height)
+    if axis not in (-1, -2):
+        raise ValueError(f"axis must be -1 (columns), -2 (rows) or None, got {axis!r}")
+    h, w = a.shape
+    name, line = ("x", a[h // 2, :]) if axis == -1 else ("y", a[:, w // 2])
+    offsets = np.arange(line.size) - line.size // 2
+    fig = curves_figure({"PSF": decibels(line, floor=floor)}, offsets,
+                        title=f"{title} along {name} (dB; zero off this line)",
+                        xlabel=f"{name} offset (pixels)", ylabel="dB", height=height)
+    fig.update_traces(hovertemplate=f"{name} offset=%{{x}}<br>PSF=%{{y:.1f}} dB<extra></extra>")
+    fig.update_yaxes(range=[floor - 2, 3])
+    fig.update_layout(showlegend=False)
     return fig
 
 

@@ -183,3 +183,22 @@ def test_data_revision_follows_the_data():
     b[0, 0] = 0.5
     assert data_revision(image_figure(b, "t")) != data_revision(one)
     assert data_revision(image_figure(a, "t", colorscale="viridis")) != data_revision(one)
+
+
+def test_psf_figure_draws_a_line_masks_psf_as_its_line():
+    from recon_core.figures import psf_figure
+    from recon_core.masks import line_axis, make_mask, point_spread_function
+
+    m = make_mask((32, 40), 4, kind="random", seed=0)
+    psf = point_spread_function(m)
+    fig = psf_figure(psf, line_axis(m), "A: PSF")
+    tr = fig.data[0]
+    assert tr.type == "scatter" and len(tr.x) == 40 and tr.x[0] == -20 and "along x" in fig.layout.title.text
+    np.testing.assert_allclose(tr.y, np.maximum(20 * np.log10(np.maximum(psf[16], 1e-30)), -80), atol=1e-4)
+    rows = psf_figure(point_spread_function(m.T), line_axis(m.T))
+    assert len(rows.data[0].x) == 40 and "along y" in rows.layout.title.text
+    assert psf_figure(point_spread_function(make_mask((32, 40), 4, kind="poisson", seed=0))).data[0].type == "heatmap"
+    with pytest.raises(ValueError, match="axis"):
+        psf_figure(psf, 0)
+    with pytest.raises(ValueError, match="psf must"):
+        psf_figure(psf[0], -1)

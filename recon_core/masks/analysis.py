@@ -341,8 +341,7 @@ def is_line_mask(mask: np.ndarray) -> bool:
     >>> is_line_mask(m), is_line_mask(np.eye(4, dtype=bool))
     (True, False)
     """
-    m = np.asarray(mask, bool)
-    return bool((m == m[:1]).all() or (m == m[:, :1]).all())
+    return line_axis(mask) is not None
 
 
 def line_axis(mask: np.ndarray) -> int | None:
