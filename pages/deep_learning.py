@@ -211,10 +211,14 @@ if trained is not None:
         evals.put(ekey, res)
         evals.note()
     if ekey in evals:
-        rows = [{"method": meth, **{f"{k} mean": v[0] for k, v in stats.items()},
-                 **{f"{k} std": v[1] for k, v in stats.items()}}
+        fmt = {"psnr": ("PSNR (dB)", "{:.2f} ± {:.2f}"), "ssim": ("SSIM", "{:.4f} ± {:.4f}"),
+               "nmse": ("NMSE", "{:.2e} ± {:.1e}")}
+        rows = [{"method": meth, **{fmt.get(k, (k, "{:.4g} ± {:.2g}"))[0]:
+                                    fmt.get(k, (k, "{:.4g} ± {:.2g}"))[1].format(*v)
+                                    for k, v in stats.items()}}
                 for meth, stats in evals.get(ekey).items()]
-        st.dataframe(pd.DataFrame(rows).set_index("method").round(4))
+        st.dataframe(pd.DataFrame(rows).set_index("method"))
+        st.caption(f"Mean ± standard deviation over the {n_eval} images.")
 
     with st.spinner("Preparing the model file…"):
         path = cached.model_file(trained)
@@ -227,20 +231,27 @@ if study is None:
     st.info("No stored comparison across noise: `python scripts/train_defaults.py --skip-training` "
             "writes one.")
 else:
-    st.markdown(
-        "Real k-space is noisy. Each point scores zero-filled, TV and both shipped networks on the "
-        "same 64 held-out ellipse images with k-space noise at that SNR (signal power of the fully "
-        "sampled k-space over the noise variance). TV's λ is tuned for each SNR on a separate "
-        "tuning set, never on these images; 4× random masks.")
     view = st.radio("Images", ["64 held-out ellipses", "Shepp–Logan 256²", "tutorial protocol (400², 8 masks)"],
                     horizontal=True, key="dl_noise_view")
     key = {"64 held-out ellipses": "held_out", "Shepp–Logan 256²": "phantom_256"}.get(view, "tutorial_400")
+    images = {"held_out": "the same 64 held-out ellipse images (4× random masks, image i: seed i)",
+              "phantom_256": "the 256² Shepp–Logan phantom (4× random mask, seed 0)",
+              "tutorial_400": "the tutorial's protocol: the 400² Shepp–Logan phantom under 4× random "
+                              "masks of seeds 0–7 (mean ± std over the masks)"}[key]
+    st.markdown(
+        f"Real k-space is noisy. Each point scores zero-filled, TV and both shipped networks on "
+        f"{images}, with k-space noise at that SNR (signal power of the fully sampled k-space over "
+        "the noise variance). TV's λ is tuned for each SNR on a separate tuning set, never on these "
+        "images.")
     psnr_series = {m: v["psnr"] for m, v in study[key].items()}
     widgets.chart(snr_figure(study["snr_db"], psnr_series, title=f"PSNR against k-space SNR: {view}"),
                   key="dl_noise_fig")
-    labels = ["∞" if v is None else f"{v:g} dB" for v in study["snr_db"]]
-    table = pd.DataFrame({m: [f"{a:.2f} ± {b:.2f}" for a, b in v] for m, v in psnr_series.items()},
-                         index=labels).T
-    table.loc["TV λ (tuned)"] = [f"{v:.1e}" for v in study["lam"]]
+    # the plot's order: lowest SNR first, noiseless last
+    order = sorted(range(len(study["snr_db"])),
+                   key=lambda i: np.inf if study["snr_db"][i] is None else study["snr_db"][i])
+    labels = ["∞" if study["snr_db"][i] is None else f"{study['snr_db'][i]:g} dB" for i in order]
+    table = pd.DataFrame({m: [f"{v[i][0]:.2f} ± {v[i][1]:.2f}" for i in order]
+                          for m, v in psnr_series.items()}, index=labels).T
+    table.loc["TV λ (tuned)"] = [f"{study['lam'][i]:.1e}" for i in order]
     st.dataframe(table)
 state.sync_url()

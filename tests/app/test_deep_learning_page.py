@@ -84,7 +84,10 @@ def test_evaluate_on_held_out_set():
     assert not errors(at)
     df = at.dataframe[0].value
     assert set(df.index) == {"zero_filled", "tv", "rescnn"}
-    assert df.loc["tv", "psnr mean"] > df.loc["zero_filled", "psnr mean"]
+    assert list(df.columns) == ["PSNR (dB)", "SSIM", "NMSE"]
+    mean = {m: float(df.loc[m, "PSNR (dB)"].split(" ± ")[0]) for m in df.index}
+    assert mean["tv"] > mean["zero_filled"]
+    assert "e-" in df.loc["tv", "NMSE"]  # small NMSEs in scientific notation, not rounded to 0
 
 
 def test_invalid_training_settings_are_reported():
@@ -119,11 +122,15 @@ def test_noise_comparison_is_plotted_for_every_image_set():
     assert not errors(at)
     assert any(h.value == "Across noise levels (the shipped networks)" for h in at.subheader)
     radio = at.radio(key="dl_noise_view")
+    described = {"64 held-out": "64 held-out ellipse images", "Shepp": "256² Shepp–Logan phantom",
+                 "tutorial": "seeds 0–7"}
     for option in radio.options:
         radio.set_value(option).run()
         assert not errors(at)
         table = at.dataframe[-1].value
-        assert list(table.columns) == ["∞", "40 dB", "30 dB", "20 dB"]
+        assert list(table.columns) == ["20 dB", "30 dB", "40 dB", "∞"]  # as the plot's x-axis
+        text = " ".join(m.value for m in at.markdown)
+        assert next(v for k, v in described.items() if option.startswith(k)) in text
         assert {"zero_filled", "tv", "rescnn", "unrolled", "TV λ (tuned)"} <= set(table.index)
 
 
