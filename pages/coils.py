@@ -61,7 +61,8 @@ sampled = "as acquired (zero-filled)" if data.acquired is not None else "fully s
 widgets.chart(widgets.image_grid({f"coil {i + 1}": m for i, m in enumerate(mags)}, n_cols=8,
                                  zmax=float(mags.max()) or 1.0, value_label="|x_c|", percent=True,
                                  row_height=130 if len(mags) > 4 else 300), key="coils_grid")
-st.caption(f"Magnitude of {len(mags)} of the {n_coils} coil images, {sampled}, on one scale: each "
+shown = f"all {n_coils}" if len(mags) == n_coils else f"{len(mags)} of the {n_coils}"
+st.caption(f"Magnitude of {shown} coil images, {sampled}, on one scale: each "
            "coil sees the part of the object near it.")
 
 maps, maps_error = None, None

@@ -93,11 +93,12 @@ except ValueError as exc:
     k, img = data.kspace, rc.ifft2c(data.kspace)
 
 if data.multicoil:
-    coil = st.sidebar.number_input("Coil shown", 0, data.kspace.shape[0] - 1, 0, key="ex_coil",
-                                   help="Multi-coil data: which coil's k-space and phase to show; "
-                                        "the magnitude is the root-sum-of-squares of all coils.")
+    coil = st.sidebar.number_input("Coil shown", 1, data.kspace.shape[0], 1, key="ex_coil",
+                                   help="Multi-coil data: which coil's k-space and phase to show "
+                                        "(numbered from 1, as on the Coils page); the magnitude is "
+                                        "the root-sum-of-squares of all coils.")
     mag = rc.rss(img)
-    k_show, img_show = k[coil], img[coil]
+    k_show, img_show = k[coil - 1], img[coil - 1]
     mag_title = f"Image magnitude (RSS of {data.kspace.shape[0]} coils)"
 else:
     mag, k_show, img_show = np.abs(img), k, img

@@ -431,10 +431,11 @@ def curves_figure(
         xs = np.arange(1, len(ys) + 1) if x is None else np.asarray(x, dtype=float)[: len(ys)]
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name))
     fig.update_layout(title=title, height=height, xaxis_title=xlabel, yaxis_title=ylabel, **_LAYOUT)
+    # log axes label powers of ten as 10⁻⁴, not with SI prefixes ("100μ", "1p")
     if log_y:
-        fig.update_yaxes(type="log")
+        fig.update_yaxes(type="log", exponentformat="power")
     if log_x:
-        fig.update_xaxes(type="log")
+        fig.update_xaxes(type="log", exponentformat="power")
     return fig
 
 

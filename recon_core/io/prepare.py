@@ -259,7 +259,7 @@ def prepare(
         size=size_hw,
         mode=mode,
         n_coils=loaded.n_coils if loaded is not None else 1,
-        source=f"{source}; {how}, scaled by 1/{scale:.6g}",
+        source=f"{source}; {how}" + ("" if scale == 1 else f", divided by {scale:.3g} (maximum 1)"),
         reference=reference,
         mask=mask if loaded is not None and loaded.undersampled else None,
         has_reference=(

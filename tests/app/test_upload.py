@@ -64,8 +64,8 @@ def test_multicoil_kspace_runs_through_explorer_and_tv():
     at = open_page("explorer", {"src": "upload", "lamauto": "0"})
     at.file_uploader(key="up_files").set_value(("coils.npy", npy_bytes(k), "application/octet-stream")).run()
     assert not errors(at)
-    assert at.number_input(key="ex_coil").value == 0
-    at.number_input(key="ex_coil").set_value(3).run()
+    assert at.number_input(key="ex_coil").value == 1  # numbered from 1, as on the Coils page
+    at.number_input(key="ex_coil").set_value(4).run()
     assert not errors(at)
     at.switch_page("pages/tv.py").run()
     assert "Multi-coil" in captions(at)
