@@ -139,14 +139,18 @@ def mask_panel(mask: np.ndarray, label: str, key: str) -> None:
         mask = mask & data.acquired  # a scan's unmeasured points are never sampled
     psf, inco = cached.psf(mask)
     zf = cached.zero_filled(data.kspace, mask)
-    c = st.columns(4)
+    if compare:  # half the page wide: the four numbers in two rows, so that none is cut off
+        top, bottom = st.columns(2), st.columns(2)
+        c = [top[0], top[1], bottom[0], bottom[1]]
+    else:
+        c = st.columns(4)
     c[0].metric("Achieved acceleration", f"{rc.achieved_acceleration(mask):.2f}×")
     lines, region = rc.center_lines(mask), rc.center_region(mask)
     c[1].metric("Centre", f"{lines} lines" if lines else f"{region[0]}×{region[1]} px")
     c[2].metric("Incoherence", f"{inco:.3f}", help="Peak side lobe / main lobe of the PSF (lower is better).")
     score_box = c[3].empty()  # filled after the figures: SSIM takes longer than drawing them
     a, b = st.columns(2)
-    widgets.chart(where=a, fig=image_figure(mask.astype(np.float32), f"{label}: mask", kspace=True, zmin=0,
+    widgets.chart(where=a, fig=image_figure(mask.astype(np.float32), f"{label}: sampled points", kspace=True, zmin=0,
                                             zmax=1, value_label="sampled", min_levels=1, height=320,
                                             colorbar=False),
                   key=f"{key}_mask")
@@ -193,6 +197,6 @@ if compare:
         second_mask_panel()
 else:
     st.subheader(state.mask_summary(data))
-    mask_panel(mask, "Mask", "mk_a")
+    mask_panel(mask, "Mask", "mk_a")  # titles "Mask: sampled points", "Mask: PSF along x (dB)"
 st.caption(f"Data: {data.description}.")
 state.sync_url()

@@ -464,10 +464,10 @@ def psf_figure(psf: ArrayLike, axis: int | None = None, title: str = "PSF", *,
     h, w = a.shape
     name, line = ("x", a[h // 2, :]) if axis == -1 else ("y", a[:, w // 2])
     offsets = np.arange(line.size) - line.size // 2
-    fig = curves_figure({"PSF": decibels(line, floor=floor)}, offsets,
-                        title=f"{title} along {name} (dB; zero off this line)",
+    fig = curves_figure({"PSF": decibels(line, floor=floor)}, offsets, title=f"{title} along {name} (dB)",
                         xlabel=f"{name} offset (pixels)", ylabel="dB", height=height)
-    fig.update_traces(hovertemplate=f"{name} offset=%{{x}}<br>PSF=%{{y:.1f}} dB<extra></extra>")
+    fig.update_traces(hovertemplate=f"{name} offset=%{{x}}<br>PSF=%{{y:.1f}} dB<br>(zero off this "
+                                    "line)<extra></extra>")
     fig.update_yaxes(range=[floor - 2, 3])
     fig.update_layout(showlegend=False)
     return fig
@@ -574,17 +574,19 @@ def trajectory_animation(traj, title: str = "", *, n_frames: int = 24, max_point
     fig = go.Figure(data=[trace(ends[0])], frames=frames)
     anim = dict(frame=dict(duration=150, redraw=True), transition=dict(duration=0), fromcurrent=True)
     fig.update_layout(
-        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=-0.08, xanchor="left",
+        # the buttons on a row of their own, the slider (and its "readouts: N" label) under
+        # them: side by side, the buttons covered the label in a half-page-wide figure
+        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=-0.1, xanchor="left",
                           yanchor="top", showactive=False, buttons=[
                               dict(label="▶ Play", method="animate", args=[None, anim]),
                               dict(label="❚❚ Pause", method="animate",
                                    args=[[None], dict(frame=dict(duration=0, redraw=False),
                                                       mode="immediate")])])],
-        sliders=[dict(active=0, x=0.25, len=0.75, y=-0.05, currentvalue=dict(prefix="readouts: "),
+        sliders=[dict(active=0, x=0.0, len=1.0, y=-0.2, yanchor="top", currentvalue=dict(prefix="readouts: "),
                       steps=[dict(label=str(e), method="animate",
                                   args=[[str(e)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
                                                        transition=dict(duration=0))])
                              for e in ends])])
-    _kspace_layout(fig, traj.shape, title, height)
-    fig.update_layout(margin=dict(l=10, r=10, t=40, b=70))
+    _kspace_layout(fig, traj.shape, title, height + 60)
+    fig.update_layout(margin=dict(l=10, r=10, t=40, b=130))
     return fig
