@@ -101,9 +101,14 @@ else:
         lam, lam_note = state.tv_lam(data, mask, sens)
     truth, has_ref, sampling = data.truth, data.has_reference, state.mask_summary(data)
     zf = None
+    crime = cfg["src"] in state.SYNTHETIC and cfg["snr"] is None
     st.caption(f"Data: {data.description}; {sampling}; {lam_note}."
                + (" Multi-coil: SENSE model with coil maps estimated from the calibration region."
-                  if data.multicoil else ""))
+                  if data.multicoil else "")
+               + (" Noiseless k-space computed by the FFT of the very pixel grid TV reconstructs "
+                  "(the 'inverse crime'): TV can be near-exact here (60–80 dB). Add noise under "
+                  "Data, or use a non-Cartesian trajectory (k-space of the ellipses computed "
+                  "analytically), for a fairer test." if crime else ""))
     if warning := state.calibration_warning(data, mask): st.warning(warning)  # noqa: E701
 
 def _describe(key, entry) -> str:

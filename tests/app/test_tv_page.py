@@ -84,3 +84,10 @@ def test_multicoil_data_get_the_coil_split_penalty_and_it_reaches_the_solver():
     assert not errors(at)
     (key,) = at.session_state["tv_results"].keys()
     assert "split_rho_factor=40.0" in key[-1]
+
+
+def test_noiseless_synthetic_data_are_called_the_inverse_crime():
+    at = open_page("tv")
+    assert "inverse crime" in " ".join(c.value for c in at.caption)
+    at = open_page("tv", {"snr": "30"})
+    assert "inverse crime" not in " ".join(c.value for c in at.caption)
