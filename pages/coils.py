@@ -203,9 +203,7 @@ with st.container(key="coils_recons"):
                           f"its kernels amplified noise across wide gaps of this mask "
                           f"({n_coils} coils, calibration from the centre lines). Do not trust "
                           "it; a regular (equispaced) mask, a wider centre or more coils help.")
-            if m is None:
-                c.metric("PSNR", "—", help=state.NO_REFERENCE)
-            else:
+            if m is not None:  # (without a reference, one caption under the row says so)
                 if mz is None or name == METHODS[0]:
                     c.metric("PSNR", f"{m['psnr']:.2f} dB", "baseline", delta_color="off",
                              delta_arrow="off")
@@ -213,8 +211,8 @@ with st.container(key="coils_recons"):
                     c.metric("PSNR", f"{m['psnr']:.2f} dB", f"{m['psnr'] - mz['psnr']:+.1f} dB")
                 c.metric("SSIM", f"{m['ssim']:.4f}")
             c.caption(" · ".join(details) or " ")
-            widgets.chart(where=c, fig=widgets.image_grid(
-                {name: img}, 1, zmax=top, value_label="|x|", percent=True, row_height=260, colorbar=False),
+            widgets.chart(where=c, fig=widgets.image_grid(  # untitled: the column is
+                {"": img}, 1, zmax=top, value_label="|x|", percent=True, row_height=260, colorbar=False),
                 key=f"coils_img_{name}")
             if data.has_reference:
                 widgets.chart(where=c, fig=widgets.image_grid(
@@ -224,7 +222,8 @@ with st.container(key="coils_recons"):
         errors_scale = (", errors |x − reference| on 0 to 0.1 (inferno)" if data.has_reference
                         else "")
         last = f". Last Run: {entry['elapsed']:.1f} s." if "elapsed" in entry else "."
-        st.caption(f"Images on one grey scale, 0 to {top:.2g}{errors_scale}{last}")
+        scores = "" if data.has_reference else f" No PSNR or SSIM: {state.NO_REFERENCE[0].lower()}{state.NO_REFERENCE[1:]}"
+        st.caption(f"Images on one grey scale, 0 to {top:.2g}{errors_scale}{last}{scores}")
 
 # ---- g-factor
 with st.container(key="coils_gfactor"):
