@@ -60,16 +60,21 @@ h, w = data.shape
 with st.sidebar:
     st.header("Methods")
     use_tv = st.toggle("TV", value=True, key="cmp_tv", help="TV reconstruction with the TV page's settings.")
-    use_res = st.toggle("ResCNN (pre-trained)", value=True, key="cmp_rescnn",
+    # the networks are single-coil and Cartesian: their switches are greyed out otherwise
+    nets_off = ("not for multi-coil data (the networks are single-coil)" if data.multicoil else
+                "not for non-Cartesian samples (the networks are Cartesian)" if traj_mode else "")
+    use_res = st.toggle("ResCNN (pre-trained)", value=True, key="cmp_rescnn", disabled=bool(nets_off),
                         help="The shipped ResCNN; networks trained on the Deep learning page are used "
-                             "there.")
-    use_unr = st.toggle("Unrolled (pre-trained)", value=True, key="cmp_unrolled",
-                        help="The shipped unrolled network with data consistency.")
+                             "there." + (f" Off: {nets_off}." if nets_off else ""))
+    use_unr = st.toggle("Unrolled (pre-trained)", value=True, key="cmp_unrolled", disabled=bool(nets_off),
+                        help="The shipped unrolled network with data consistency."
+                             + (f" Off: {nets_off}." if nets_off else ""))
     st.header("Zoom")
     ys = st.slider("Rows", 0, h, (0, h), key="cmp_rows", help="Show only this range of rows.")
     xs = st.slider("Columns", 0, w, (0, w), key="cmp_cols", help="Show only this range of columns.")
-    err_max = st.slider("Error scale", 0.01, 1.0, 0.2, 0.01, key="cmp_errmax",
-                        help="Upper end of the colour scale of the error maps.")
+    err_max = st.slider("Error scale", 0.01, 1.0, 0.2, 0.01, key="cmp_errmax", disabled=not has_ref,
+                        help="Upper end of the colour scale of the error maps"
+                             + ("." if has_ref else " (none without a reference)."))
 
 # Computing every method takes seconds the first time: say which one is running, at once (a
 # spinner shows only after half a second, so a run of shorter steps would show nothing).

@@ -40,3 +40,14 @@ def test_link_settings_reach_the_report():
     assert not errors(at)
     assert any("λ = 1.00e-02" in c.value for c in at.caption)
     assert any("gaussian mask" in c.value for c in at.caption)
+
+
+def test_multicoil_scan_greys_out_the_networks_and_the_error_scale():
+    at = open_page("compare", {"src": "brain"})
+    assert not errors(at)
+    assert at.toggle(key="cmp_rescnn").disabled and at.toggle(key="cmp_unrolled").disabled
+    assert "single-coil" in at.toggle(key="cmp_rescnn").help
+    assert at.slider(key="cmp_errmax").disabled  # the brain has no reference: no error maps
+    assert any("single-coil" in i.value for i in at.info)
+    phantom = open_page("compare")
+    assert not phantom.toggle(key="cmp_rescnn").disabled and not phantom.slider(key="cmp_errmax").disabled
