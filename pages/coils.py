@@ -222,7 +222,7 @@ with st.container(key="coils_recons"):
         errors_scale = (", errors |x − reference| on 0 to 0.1 (inferno)" if data.has_reference
                         else "")
         last = f". Last Run: {entry['elapsed']:.1f} s." if "elapsed" in entry else "."
-        scores = "" if data.has_reference else f" No PSNR or SSIM: {state.NO_REFERENCE[0].lower()}{state.NO_REFERENCE[1:]}"
+        scores = "" if data.has_reference else f" No PSNR or SSIM. {state.NO_REFERENCE}"
         st.caption(f"Images on one grey scale, 0 to {top:.2g}{errors_scale}{last}{scores}")
 
 # ---- g-factor

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import cached, state, store, widgets
-from recon_core.figures import curves_figure, image_figure, snr_figure
+from recon_core.figures import curves_figure, image_figure, snr_figure, snr_order
 from recon_core.dl.config import DEFAULT_CONFIGS, TrainConfig
 
 st.title("Deep learning")
@@ -212,10 +212,8 @@ if trained is not None:
         evals.note()
     if ekey in evals:
         fmt = {"psnr": ("PSNR (dB)", "{:.2f} ± {:.2f}"), "ssim": ("SSIM", "{:.4f} ± {:.4f}"),
-               "nmse": ("NMSE", "{:.2e} ± {:.1e}")}
-        rows = [{"method": meth, **{fmt.get(k, (k, "{:.4g} ± {:.2g}"))[0]:
-                                    fmt.get(k, (k, "{:.4g} ± {:.2g}"))[1].format(*v)
-                                    for k, v in stats.items()}}
+               "nmse": ("NMSE", "{:.2e} ± {:.1e}")}  # evaluate_network's metrics
+        rows = [{"method": meth, **{fmt[k][0]: fmt[k][1].format(*v) for k, v in stats.items()}}
                 for meth, stats in evals.get(ekey).items()]
         st.dataframe(pd.DataFrame(rows).set_index("method"))
         st.caption(f"Mean ± standard deviation over the {n_eval} images.")
@@ -246,9 +244,7 @@ else:
     psnr_series = {m: v["psnr"] for m, v in study[key].items()}
     widgets.chart(snr_figure(study["snr_db"], psnr_series, title=f"PSNR against k-space SNR: {view}"),
                   key="dl_noise_fig")
-    # the plot's order: lowest SNR first, noiseless last
-    order = sorted(range(len(study["snr_db"])),
-                   key=lambda i: np.inf if study["snr_db"][i] is None else study["snr_db"][i])
+    order = snr_order(study["snr_db"])  # as the plot: lowest SNR first, noiseless last
     labels = ["∞" if study["snr_db"][i] is None else f"{study['snr_db'][i]:g} dB" for i in order]
     table = pd.DataFrame({m: [f"{v[i][0]:.2f} ± {v[i][1]:.2f}" for i in order]
                           for m, v in psnr_series.items()}, index=labels).T

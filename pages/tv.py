@@ -101,7 +101,7 @@ else:
         lam, lam_note = state.tv_lam(data, mask, sens)
     truth, has_ref, sampling = data.truth, data.has_reference, state.mask_summary(data)
     zf = None
-    crime = cfg["src"] in state.SYNTHETIC and cfg["snr"] is None
+    crime = data.noise_std == 0  # known noiseless: k-space simulated from the image, no noise
     st.caption(f"Data: {data.description}; {sampling}; {lam_note}."
                + (" Multi-coil: SENSE model with coil maps estimated from the calibration region."
                   if data.multicoil else "")

@@ -19,7 +19,7 @@ from plotly.subplots import make_subplots
 from recon_core.checks import as_array
 
 __all__ = ["rgb_colorscale", "quantise", "Quantised", "heatmap_trace", "heatmap_values", "decibels",
-           "image_figure", "kspace_axes", "images_row", "curves_figure", "psf_figure", "trajectory_figure",
+           "image_figure", "kspace_axes", "images_row", "curves_figure", "psf_figure", "snr_order", "trajectory_figure",
            "trajectory_animation", "image_margins", "data_revision", "dark_layout", "untemplated"]
 
 # plotly's dark template, reduced to what these figures use: the full one is 6.8 kB of JSON
@@ -473,6 +473,16 @@ def psf_figure(psf: ArrayLike, axis: int | None = None, title: str = "PSF", *,
     return fig
 
 
+def snr_order(snr_db: Sequence[float | None]) -> list[int]:
+    """Indices of ``snr_db`` from the lowest SNR to noiseless (``None``) last: the order of
+    :func:`snr_figure`'s x-axis, for tables beside it.
+
+    >>> snr_order([None, 40.0, 30.0, 20.0])
+    [3, 2, 1, 0]
+    """
+    return sorted(range(len(snr_db)), key=lambda i: np.inf if snr_db[i] is None else snr_db[i])
+
+
 def snr_figure(
     snr_db: Sequence[float | None],
     psnr: Mapping[str, Sequence[Sequence[float]]],
@@ -487,7 +497,7 @@ def snr_figure(
         psnr: ``{method: [[mean, std] per SNR]}``.
         title: figure title.
     """
-    order = sorted(range(len(snr_db)), key=lambda i: np.inf if snr_db[i] is None else snr_db[i])
+    order = snr_order(snr_db)
     labels = ["∞ (noiseless)" if snr_db[i] is None else f"{snr_db[i]:g} dB" for i in order]
     fig = go.Figure()
     for name, values in psnr.items():

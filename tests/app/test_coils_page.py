@@ -66,7 +66,7 @@ def test_builtin_brain_renders_and_runs_without_reference_metrics():
     assert "simulated" not in texts(at) and "8 coils" in texts(at)
     run(at)
     assert metrics(at, "PSNR") == []  # no reference: one caption says so, not a "—" per column
-    assert "No PSNR or SSIM: no fully sampled reference" in texts(at)
+    assert "No PSNR or SSIM. No fully sampled reference" in texts(at)
     assert any("Skipped: GRAPPA on a 2-D mask" in i.value for i in at.info)
     assert float(metrics(at, "mean g")[0]) >= 1
 

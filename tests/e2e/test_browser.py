@@ -185,7 +185,7 @@ def test_coils_page_on_the_brain_compares_reconstructions_and_draws_the_gfactor(
     wait_idle(page)
     assert_no_error_box(page)
     assert recons.locator('[data-testid="stMetricValue"]').count() == 0  # no reference: no scores
-    recons.get_by_text("No PSNR or SSIM: no fully sampled reference").wait_for()
+    recons.get_by_text("No PSNR or SSIM. No fully sampled reference").wait_for()
     mean_g = gfactor.locator('[data-testid="stMetric"]', has_text="mean g")
     assert float(mean_g.locator('[data-testid="stMetricValue"]').inner_text()) >= 1
     page.evaluate("document.activeElement && document.activeElement.blur()")
